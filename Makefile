@@ -1,0 +1,49 @@
+# `make run`  : set everything up, then start the chat app on corpus/ (http://127.0.0.1:7860)
+# `make test` : set everything up, then run the whole test suite (browser tests included)
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test index eval eval-seed eval-xquad bench chromium clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	# the CPU build of torch first, pinned: an unpinned torch pulls a multi-GB CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+run: setup
+	$(PY) app.py
+
+test: setup chromium
+	$(PY) -m pytest -q
+
+index: setup
+	$(VENV)/bin/assistant index
+
+eval-seed: setup
+	$(VENV)/bin/assistant eval eval/seed_questions.jsonl --corpus corpus --out artifacts/eval-seed.json \
+	  --fail-under hit@5=1.0 --fail-under answer_recall=0.9 --fail-under quote_exactness=1.0 \
+	  --fail-under abstention_accuracy=0.75 --fail-under false_abstention_rate=0.1
+
+eval-xquad: setup
+	$(VENV)/bin/assistant eval eval/data/xquad-en/xquad.en.json --out artifacts/eval-xquad.json \
+	  --fail-under hit@1=0.97 --fail-under hit@5=0.995 --fail-under mrr@10=0.98 \
+	  --fail-under answer_recall=0.85 --fail-under quote_exactness=1.0
+
+eval: eval-seed eval-xquad
+
+bench: setup
+	$(PY) bench/bench.py
+
+clean:
+	rm -rf .cache artifacts .pytest_cache

@@ -1,0 +1,162 @@
+"""Build or update an index from a corpus, embedding only new or changed articles.
+
+The model is created through ``encoder_factory`` only when something needs embedding,
+so re-indexing an unchanged corpus loads no model and embeds nothing."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .chunk import ChunkLimits, chunk_article, embed_text
+from .embed import Encoder, load_encoder
+from .errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .load import load_corpus
+from .settings import TOKEN_ENCODING, Settings
+from .store import StoredIndex, article_hash, build_faiss, load_index, read_manifest, save_index
+from .types import Article, BuildReport, Chunk
+
+EMBED_SLAB = 256  # texts per encode() call: bounds memory and drives the progress bar
+
+
+def chunk_settings(settings: Settings) -> dict:
+    return {
+        "chunk_tokens": settings.chunk_tokens,
+        "overlap_tokens": settings.overlap_tokens,
+        "token_encoding": TOKEN_ENCODING,
+        "index_type": settings.index_type,
+        "hnsw_m": settings.hnsw_m,
+    }
+
+
+def build_index(
+    corpus_path: str | Path,
+    index_dir: str | Path,
+    settings: Settings = Settings(),
+    encoder: Encoder | None = None,
+    encoder_factory: Callable[[], Encoder] | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> BuildReport:
+    t0 = time.perf_counter()
+    loaded = load_corpus(corpus_path)
+    articles = loaded.articles
+    model_name = encoder.name if encoder is not None else settings.model
+    previous = _previous(index_dir, model_name, settings, log)
+
+    old_hashes = {d: a["hash"] for d, a in previous.manifest["articles"].items()} if previous else {}
+    new_hashes = {a.doc_id: article_hash(a) for a in articles}
+    added = [d for d in new_hashes if d not in old_hashes]
+    changed = [d for d in new_hashes if d in old_hashes and old_hashes[d] != new_hashes[d]]
+    removed = [d for d in old_hashes if d not in new_hashes]
+    unchanged = [d for d in new_hashes if old_hashes.get(d) == new_hashes[d]]
+
+    if previous and not (added or changed or removed) and previous.manifest.get("settings") == chunk_settings(settings):
+        return BuildReport(0, 0, 0, len(unchanged), len(previous.chunks), 0, time.perf_counter() - t0, tuple(loaded.warnings), str(index_dir))
+
+    # Reuse rows of unchanged articles; chunk and embed the rest.
+    todo = [a for a in articles if a.doc_id not in set(unchanged)]
+    if todo and encoder is None:
+        encoder = (encoder_factory or (lambda: load_encoder(settings.model, settings.batch_size)))()
+    if encoder is not None and previous and previous.manifest.get("dim") not in (None, encoder.dim):
+        raise IndexMismatchError("Encoder dimension differs from the index: rebuild into an empty --index folder.")
+    new_chunks: list[Chunk] = []
+    if todo:
+        limits = ChunkLimits(settings.chunk_tokens, settings.overlap_tokens, encoder.max_tokens, encoder.count_tokens)
+        for a in _bar(todo, progress, "chunking", "article"):
+            new_chunks.extend(chunk_article(a, limits))
+    titles = {a.doc_id: a.title for a in articles}
+    new_vecs = _embed(encoder, [embed_text(titles[c.doc_id], c.text) for c in new_chunks], progress)
+
+    chunks: list[Chunk] = []
+    parts: list[np.ndarray] = []
+    keep = set(unchanged)
+    if previous:
+        rows = [i for i, c in enumerate(previous.chunks) if c.doc_id in keep]
+        chunks.extend(previous.chunks[i] for i in rows)
+        parts.append(previous.embeddings[rows])
+    chunks.extend(new_chunks)
+    parts.append(new_vecs)
+    dim = encoder.dim if encoder is not None else previous.manifest["dim"]
+    embeddings = np.concatenate([p.reshape(-1, dim) for p in parts]).astype(np.float32)
+    if not chunks:
+        raise AssistantError("The corpus produced no text to index (every article is boilerplate or empty): add articles with body text.")
+
+    manifest = {
+        "model": model_name,
+        "dim": dim,
+        "max_tokens": encoder.max_tokens if encoder is not None else previous.manifest.get("max_tokens"),
+        "settings": chunk_settings(settings),
+        "corpus": str(corpus_path),
+        "articles": {a.doc_id: {"hash": new_hashes[a.doc_id], "title": a.title} for a in articles},
+        "counts": {"articles": len(articles), "chunks": len(chunks)},
+        "content_hash": content_hash(model_name, chunk_settings(settings), new_hashes),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    faiss_index = build_faiss(embeddings, settings.index_type, settings.hnsw_m)
+    save_index(index_dir, manifest, articles, chunks, embeddings, faiss_index)
+    return BuildReport(
+        len(added), len(changed), len(removed), len(unchanged), len(chunks), len(new_chunks),
+        time.perf_counter() - t0, tuple(loaded.warnings), str(index_dir),
+    )
+
+
+def content_hash(model: str, settings: dict, hashes: dict[str, str]) -> str:
+    payload = json.dumps([model, settings, sorted(hashes.items())])
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _previous(index_dir, model_name: str, settings: Settings, log) -> StoredIndex | None:
+    """The existing index if it can be reused; None to start afresh. An index built with
+    another model or chunking is rebuilt from scratch (it is replaced only on success)."""
+    try:
+        manifest = read_manifest(index_dir)
+    except IndexNotFoundError:
+        return None
+    except (IndexMismatchError, IndexCorruptError) as e:
+        if log:
+            log(f"rebuilding from scratch: {e}")
+        return None
+    if manifest.get("model") != model_name or (manifest.get("settings") or {}).get("chunk_tokens") != settings.chunk_tokens \
+            or (manifest.get("settings") or {}).get("overlap_tokens") != settings.overlap_tokens:
+        if log:
+            log(f"rebuilding from scratch: the index was built with model {manifest.get('model')!r} and other chunk settings")
+        return None
+    try:
+        return load_index(index_dir)
+    except AssistantError as e:
+        if log:
+            log(f"rebuilding from scratch: {e}")
+        return None
+
+
+def _bar(items, enabled: bool, desc: str, unit: str):
+    if not enabled or len(items) < 2:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit=unit, file=sys.stderr, leave=False)
+
+
+def _embed(encoder: Encoder | None, texts: list[str], progress: bool) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, encoder.dim if encoder else 0), dtype=np.float32)
+    out = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(texts), desc="embedding", unit="chunk", file=sys.stderr)
+    for i in range(0, len(texts), EMBED_SLAB):
+        out.append(encoder.encode(texts[i : i + EMBED_SLAB]))
+        if bar:
+            bar.update(min(EMBED_SLAB, len(texts) - i))
+    if bar:
+        bar.close()
+    return np.concatenate(out)

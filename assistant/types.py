@@ -1,0 +1,110 @@
+"""Plain, typed values passed between the stages (load → chunk → embed → index →
+retrieve → answer). Nothing here does work; every stage module takes and returns these."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Article:
+    """One stored article. ``text`` is what quotes are checked against, verbatim."""
+
+    doc_id: str
+    title: str
+    text: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A token-budgeted passage of one article: ``text == article.text[start:end]``."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the scores of each retriever (None
+    where that retriever did not return it). ``rank`` starts at 1."""
+
+    chunk: Chunk
+    title: str
+    score: float
+    rank: int
+    dense_score: float | None = None
+    lexical_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verbatim quote: ``quote == article.text[start:end]`` (verified before it is returned)."""
+
+    n: int
+    doc_id: str
+    title: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "score": round(float(self.score), 4),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of one question. ``query`` is the query actually used for retrieval
+    (the question rewritten with the conversation when it is a follow-up). ``hits`` are
+    the retrieved passages in rank order (shown as "related" when the answer abstains)."""
+
+    question: str
+    query: str
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+    hits: tuple[Hit, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape printed by ``assistant ask --json`` and returned by the web API."""
+        return {
+            "question": self.question,
+            "query": self.query,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+        }
+
+    @property
+    def retrieved_doc_ids(self) -> list[str]:
+        """Distinct document ids of the hits, in rank order."""
+        seen: dict[str, None] = {}
+        for h in self.hits:
+            seen.setdefault(h.chunk.doc_id, None)
+        return list(seen)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What ``assistant index`` did."""
+
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    chunks: int
+    embedded_chunks: int
+    seconds: float
+    warnings: tuple[str, ...] = ()
+    index_dir: str = ""
