@@ -24,8 +24,8 @@ _TYPES = [  # question pattern → what the answer sentence should contain
 @dataclass(frozen=True)
 class AnswerPolicy:
     max_sentences: int = 2
-    min_dense_score: float = 0.35
-    min_term_coverage: float = 0.2
+    min_dense_score: float = 0.25
+    min_term_coverage: float = 0.15
     second_sentence_ratio: float = 0.6  # a second sentence must score this share of the best
 
 

@@ -57,8 +57,16 @@ def chunk_article(article: Article, limits: ChunkLimits) -> list[Chunk]:
 
 
 def _token_counts(text: str, spans: list[tuple[int, int]], enc) -> list[int]:
-    real = [text[a:b] for a, b in spans if a >= 0]
-    it = iter(enc.encode_ordinary_batch(real) if real else [])
+    """Tokens of each sentence including the whitespace before it, so a chunk's count
+    (the sum over its sentences) is never below the count of its joined text."""
+    pieces, prev = [], None
+    for a, b in spans:
+        if a < 0:
+            prev = None
+            continue
+        pieces.append(text[prev if prev is not None else a : b])
+        prev = b
+    it = iter(enc.encode_ordinary_batch(pieces) if pieces else [])
     return [len(next(it)) if a >= 0 else 0 for a, b in spans]
 
 

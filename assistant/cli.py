@@ -23,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     ix.add_argument("--index", default="index", help="index folder (default: index/)")
     ix.add_argument("--model", default=None, help="sentence-transformers model name or path (default: the packaged all-MiniLM-L6-v2)")
     ix.add_argument("--index-type", choices=INDEX_TYPES, default=None, help="flat (exact, default) or hnsw (approximate, for large corpora)")
+    ix.add_argument("--allow-download", action="store_true", help="let --model fetch a model from the Hugging Face hub (needs network)")
     ix.add_argument("--quiet", action="store_true", help="no progress bars")
 
     ask = sub.add_parser("ask", help="ask a question")
@@ -68,8 +69,11 @@ def _index(args) -> int:
     from .build import build_index
     from .settings import settings_from_env
 
+    from .embed import load_encoder
+
     settings = settings_from_env(model=args.model, index_type=args.index_type)
     report = build_index(args.corpus, args.index, settings, progress=not args.quiet,
+                         encoder_factory=lambda: load_encoder(settings.model, settings.batch_size, args.allow_download),
                          log=lambda m: print(m, file=sys.stderr))
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -85,7 +89,10 @@ def _ask(args) -> int:
     from .engine import Assistant
     from .settings import settings_from_env
 
+    from .engine import check_question
+
     settings = settings_from_env(k=args.k, retriever=args.retriever)
+    check_question(args.question, settings)  # before the slow model load
     assistant = Assistant.open(args.index, settings)
     answer = assistant.ask(args.question, history=args.history, k=args.k)
     if args.json:

@@ -70,8 +70,10 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
-def load_encoder(name: str = DEFAULT_MODEL, batch_size: int = 32) -> SentenceTransformerEncoder:
-    """Load a sentence-transformers model on the CPU. Raises ModelError with a remedy."""
+def load_encoder(name: str = DEFAULT_MODEL, batch_size: int = 32, allow_download: bool = False) -> SentenceTransformerEncoder:
+    """Load a sentence-transformers model on the CPU. A name that is not a local path is
+    looked up in the local Hugging Face cache only, unless ``allow_download``. Raises
+    ModelError with a remedy."""
     path = resolve_model_path(name)
     if name in _DEFAULT_ALIASES:
         name = DEFAULT_MODEL
@@ -83,8 +85,14 @@ def load_encoder(name: str = DEFAULT_MODEL, batch_size: int = 32) -> SentenceTra
 
         for noisy in ("sentence_transformers", "transformers", "huggingface_hub"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
-        model = SentenceTransformer(path, device="cpu", local_files_only=local)
+        model = SentenceTransformer(path, device="cpu", local_files_only=local or not allow_download)
     except Exception as e:  # any loader failure becomes one actionable line
+        if not local and not allow_download:
+            raise ModelError(
+                f"The embedding model {name!r} is not a local directory and is not in the local model cache. "
+                f"Pass a model directory, add --allow-download to fetch it (needs network), "
+                f"or leave --model out to use the packaged default {DEFAULT_MODEL!r}."
+            ) from e
         raise ModelError(
             f"Could not load the embedding model {name!r} ({type(e).__name__}). "
             f"Pass a local model directory or a sentence-transformers name that can be "

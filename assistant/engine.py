@@ -51,14 +51,7 @@ class Assistant:
         return self.stored.manifest
 
     def check_question(self, question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
-            raise QuestionError("The question is empty: type a question about the articles.")
-        if len(question) > self.settings.max_question_chars:
-            raise QuestionError(
-                f"The question is {len(question):,} characters long; the limit is "
-                f"{self.settings.max_question_chars:,}. Ask a shorter question."
-            )
-        return question.strip()
+        return check_question(question, self.settings)
 
     def ask(
         self,
@@ -119,6 +112,18 @@ class Assistant:
                 raise AssistantError("This assistant was opened without a model: use --retriever bm25 or load the model.")
             return [None] * len(queries)
         return list(self.encoder.encode(queries))
+
+
+def check_question(question: str, settings: Settings) -> str:
+    """The stripped question, or QuestionError saying what to change."""
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("The question is empty: type a question about the articles.")
+    if len(question) > settings.max_question_chars:
+        raise QuestionError(
+            f"The question is {len(question):,} characters long; the limit is "
+            f"{settings.max_question_chars:,}. Ask a shorter question."
+        )
+    return question.strip()
 
 
 def _embed_text(stored: StoredIndex, chunk) -> str:

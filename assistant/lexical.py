@@ -17,7 +17,10 @@ _WORD = re.compile(r"(?u)\b\w\w+\b")
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN
 
-    return frozenset(STOPWORDS_EN)
+    # question words matter for the answer type, not for matching passages
+    extra = {"how", "much", "many", "what", "which", "who", "whom", "whose", "why", "when", "where", "does",
+             "did", "do", "could", "would", "should", "can", "may", "might", "must", "shall", "whi", "doe"}
+    return frozenset(STOPWORDS_EN) | extra
 
 
 @lru_cache(maxsize=1)

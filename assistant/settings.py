@@ -31,9 +31,9 @@ class Settings:
     max_answer_sentences: int = 2
     # abstain when the best passage's cosine similarity is below this (chosen by
     # measurement: see README "Abstention threshold")
-    min_dense_score: float = 0.35
+    min_dense_score: float = 0.25
     # ... or when the best sentence covers less than this share of the question's terms
-    min_term_coverage: float = 0.2
+    min_term_coverage: float = 0.15
     max_question_chars: int = 2000
 
 

@@ -1,0 +1,98 @@
+"""Start the web chat: ``python app.py [--host H] [--port P] [--index DIR] [--corpus DIR] [--model NAME]``.
+
+Host and port also come from ASSISTANT_HOST / ASSISTANT_PORT (default 127.0.0.1:7860).
+Before launching, the index is brought up to date with the corpus: built when missing,
+updated when articles changed (unchanged corpora cost a hash check, no model load)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+
+def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Chat with the articles in your browser.")
+    p.add_argument("--host", default=environ.get("ASSISTANT_HOST") or "127.0.0.1", help="address to listen on (env ASSISTANT_HOST; default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=int(environ.get("ASSISTANT_PORT") or 7860), help="port (env ASSISTANT_PORT; default 7860)")
+    p.add_argument("--index", default="index", help="index folder (default: index/)")
+    p.add_argument("--corpus", default="corpus", help="corpus the index is built from when missing or stale (default: corpus/)")
+    p.add_argument("--model", default=None, help="embedding model for a new index (default: the packaged all-MiniLM-L6-v2)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    args = _parser(environ).parse_args(argv)
+    for key, value in (("TOKENIZERS_PARALLELISM", "false"), ("TRANSFORMERS_VERBOSITY", "error"),
+                       ("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("GRADIO_ANALYTICS_ENABLED", "False")):
+        os.environ.setdefault(key, value)
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)  # some libraries set their own loggers to DEBUG on import
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
+
+    from assistant.errors import AssistantError
+
+    t0 = time.perf_counter()
+    try:
+        assistant, settings = _prepare(args, environ)
+    except AssistantError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    from assistant.ui import build_app
+
+    app = build_app(assistant, settings)
+    app.queue(default_concurrency_limit=1)
+    print(f"Loaded {len(assistant.articles)} articles in {time.perf_counter() - t0:.1f}s; "
+          f"open http://{args.host}:{args.port} in your browser (Ctrl+C to stop).", flush=True)
+    try:
+        app.launch(server_name=args.host, server_port=args.port, show_error=False, quiet=True)
+    except OSError as e:
+        print(f"error: cannot listen on {args.host}:{args.port} ({e}); choose another port with --port or ASSISTANT_PORT.", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _prepare(args, environ):
+    """Bring the index up to date with the corpus (if there is one), then open it.
+    The model is loaded at most once, and only when something must be embedded or asked."""
+    from assistant.build import build_index
+    from assistant.embed import load_encoder
+    from assistant.engine import Assistant
+    from assistant.errors import CorpusError
+    from assistant.settings import settings_from_env
+
+    settings = settings_from_env(environ, model=args.model)
+    loaded = {}
+
+    def encoder_factory():
+        if "encoder" not in loaded:
+            print(f"Loading model {settings.model}…", flush=True)
+            loaded["encoder"] = load_encoder(settings.model, settings.batch_size)
+        return loaded["encoder"]
+
+    index_exists = (Path(args.index) / "manifest.json").exists()
+    if Path(args.corpus).exists():
+        print("Building index…" if not index_exists else "Checking the index against the corpus…", flush=True)
+        report = build_index(args.corpus, args.index, settings, encoder_factory=encoder_factory, progress=True,
+                             log=lambda m: print(m, file=sys.stderr))
+        for w in report.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        if report.added or report.changed or report.removed:
+            print(f"Index {args.index}/: {report.added} added, {report.changed} changed, {report.removed} removed, "
+                  f"{report.unchanged} unchanged; {report.chunks} chunks ({report.embedded_chunks} embedded) "
+                  f"in {report.seconds:.1f}s", flush=True)
+        else:
+            print(f"Index {args.index}/ is up to date ({report.unchanged} articles, {report.chunks} chunks).", flush=True)
+    elif not index_exists:
+        raise CorpusError(f"Neither an index in {args.index}/ nor a corpus at {args.corpus} exists: "
+                          "put articles in corpus/ or pass --corpus PATH.")
+    return Assistant.open(args.index, settings, encoder=loaded.get("encoder")), settings
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,556 @@
+"""The evaluation stage: read an eval file, run every question through the assistant,
+score it (``assistant.metrics``) and write the report.
+
+Eval files are JSONL (one ``{"id", "question", "answers", "gold_doc_ids", "history"?}``
+object a line) or SQuAD v1.1/v2.0 JSON (its articles become the corpus unless an index
+is given). See eval/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from . import metrics
+from .errors import AssistantError, EvalFileError
+from .settings import RETRIEVERS, Settings
+
+BATCH_SIZE = 64
+LATENCY_SAMPLE = 200  # questions timed one by one (all of them in smaller sets)
+PACKAGES = ("sentence-transformers", "faiss-cpu", "bm25s", "gradio", "numpy", "torch")
+JSONL_FORMAT = '{"id": "q1", "question": "...", "answers": ["..."], "gold_doc_ids": ["..."], "history": []}'
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    """One question of an eval set; unanswerable when ``answers`` is empty."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...] = ()
+    gold_doc_ids: tuple[str, ...] = ()
+    history: tuple[str, ...] = ()
+    where: str = ""  # "file line N", for messages
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    path: Path
+    format: str  # "jsonl" or "squad"
+    sha256: str
+    questions: tuple[EvalQuestion, ...]
+    articles: tuple = ()  # the SQuAD articles (the corpus); empty for JSONL
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    summary: dict[str, Any]
+    config: dict[str, Any]
+    questions: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"summary": self.summary, "config": self.config, "questions": self.questions}
+
+
+# ---------------------------------------------------------------- reading eval files
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_eval_file(path: str | Path) -> EvalSet:
+    """Read a JSONL or SQuAD JSON eval file. Raises EvalFileError naming the file (and
+    line) and what to fix; zero questions is an error."""
+    path = Path(path)
+    if not path.is_file():
+        raise EvalFileError(f"Eval file {path} does not exist: pass a .jsonl file ({JSONL_FORMAT} per line) or a SQuAD .json file.")
+    try:
+        raw = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise EvalFileError(f"Cannot read eval file {path} as UTF-8 text ({type(e).__name__}): re-save it as UTF-8.") from e
+    if _looks_like_squad(path, raw):
+        return _load_squad_eval(path)
+    questions = parse_jsonl(raw, path.name)
+    return EvalSet(path=path, format="jsonl", sha256=file_sha256(path), questions=questions)
+
+
+def _looks_like_squad(path: Path, raw: str) -> bool:
+    if path.suffix.lower() == ".jsonl":
+        return False
+    if path.suffix.lower() == ".json":
+        return True
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(obj, dict) and "data" in obj
+
+
+def _load_squad_eval(path: Path) -> EvalSet:
+    from .load import load_squad
+
+    try:
+        articles, entries = load_squad(path)
+    except AssistantError as e:
+        raise EvalFileError(f"Eval file {path}: {e}") from e
+    questions = []
+    seen: set[str] = set()
+    for i, e in enumerate(entries, start=1):
+        qid = e["id"] or f"q{i}"
+        if qid in seen:
+            raise EvalFileError(f"{path.name}: question id {qid!r} appears twice; give every question a unique id.")
+        seen.add(qid)
+        answers = tuple(a for a in e["answers"] if str(a).strip())
+        impossible = e.get("is_impossible", False) or not answers
+        questions.append(EvalQuestion(
+            id=qid, question=str(e["question"]),
+            answers=() if impossible else answers,
+            gold_doc_ids=() if impossible else tuple(e["gold_doc_ids"]),
+            where=f"{path.name} question {qid}",
+        ))
+    if not questions:
+        raise EvalFileError(f"Eval file {path} has no questions: add \"qas\" to its paragraphs.")
+    return EvalSet(path=path, format="squad", sha256=file_sha256(path),
+                   questions=tuple(questions), articles=tuple(articles))
+
+
+def parse_jsonl(text: str, name: str = "<eval file>") -> tuple[EvalQuestion, ...]:
+    """Parse JSONL eval questions; blank lines are ignored."""
+    questions: list[EvalQuestion] = []
+    seen: dict[str, int] = {}
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{name} line {lineno}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise EvalFileError(f"{where}: invalid JSON ({e.msg} at column {e.colno}); each line must be one object like {JSONL_FORMAT}") from e
+        if not isinstance(obj, dict):
+            raise EvalFileError(f"{where}: expected a JSON object like {JSONL_FORMAT}")
+        qid = obj.get("id")
+        if not isinstance(qid, str) or not qid.strip():
+            raise EvalFileError(f'{where}: "id" must be a non-empty string (got {_shown(qid)})')
+        if qid in seen:
+            raise EvalFileError(f"{where}: id {qid!r} already used on line {seen[qid]}; give every question a unique id")
+        question = obj.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise EvalFileError(f'{where}: "question" must be a non-empty string (got {_shown(question)})')
+        answers = _str_list(obj, "answers", where, required=True)
+        gold = _str_list(obj, "gold_doc_ids", where, required=True)
+        history = _str_list(obj, "history", where, required=False)
+        if bool(answers) != bool(gold):
+            raise EvalFileError(
+                f'{where}: "answers" and "gold_doc_ids" must both be non-empty (answerable) '
+                f"or both empty (unanswerable: the assistant should abstain)")
+        seen[qid] = lineno
+        questions.append(EvalQuestion(id=qid, question=question, answers=answers,
+                                      gold_doc_ids=gold, history=history, where=where))
+    if not questions:
+        raise EvalFileError(f"{name} has no questions: add one JSON object per line like {JSONL_FORMAT}")
+    return tuple(questions)
+
+
+def _str_list(obj: Mapping[str, Any], key: str, where: str, required: bool) -> tuple[str, ...]:
+    if key not in obj:
+        if required:
+            raise EvalFileError(f'{where}: missing field "{key}" (a list of strings; use [] when there is none)')
+        return ()
+    value = obj[key]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise EvalFileError(f'{where}: "{key}" must be a list of strings (got {_shown(value)})')
+    if any(not v.strip() for v in value):
+        raise EvalFileError(f'{where}: "{key}" contains an empty string; remove it')
+    return tuple(value)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_gold_docs(questions: Sequence[EvalQuestion], articles: Mapping[str, Any]) -> None:
+    """Every gold document must be in the index, else the eval set and index do not match."""
+    for q in questions:
+        missing = [d for d in q.gold_doc_ids if d not in articles]
+        if missing:
+            known = ", ".join(sorted(articles)[:5]) + (" ..." if len(articles) > 5 else "")
+            raise EvalFileError(
+                f"{q.where}: gold document {missing[0]!r} is not in the index (its documents: {known}). "
+                f"Pass the index or corpus this eval set was written for with --index or --corpus.")
+
+
+# ---------------------------------------------------------------- running
+
+def run_eval(
+    questions: Sequence[EvalQuestion],
+    assistant,
+    k: int | None = None,
+    retriever: str | None = None,
+    progress: bool = True,
+    batch_size: int = BATCH_SIZE,
+    latency_sample: int | None = LATENCY_SAMPLE,
+    clock: Callable[[], float] = time.perf_counter,
+) -> EvalReport:
+    """Run every question through ``assistant.ask_batch`` (the code path of ``ask``,
+    history included, queries embedded in batches) and score it.
+
+    Latency is measured per question, honestly: a second pass asks questions alone (a
+    batch of one, exactly what ``ask`` does) and times each one — every question, or an
+    evenly spaced sample of ``latency_sample`` of them (None: all). A question that
+    raises is a miss with its error recorded; the run goes on."""
+    if not questions:
+        raise EvalFileError("The eval set has no questions: zero questions is a failure, never a pass.")
+    check_gold_docs(questions, assistant.articles)
+    timed = latency_indices(len(questions), latency_sample)
+    bar = _progress(len(questions) + len(timed), progress)
+    results: list[Any] = []
+    for i in range(0, len(questions), batch_size):
+        batch = questions[i:i + batch_size]
+        results.extend(_ask_many(assistant, batch, k, retriever))
+        bar.update(len(batch))
+    latencies: list[float | None] = [None] * len(questions)
+    for i in timed:
+        t0 = clock()
+        out = _ask_many(assistant, [questions[i]], k, retriever)[0]
+        if not isinstance(out, BaseException):
+            latencies[i] = (clock() - t0) * 1000.0
+        bar.update(1)
+    bar.close()
+
+    rows = []
+    for q, result, latency in zip(questions, results, latencies):
+        answer = None if isinstance(result, BaseException) else result
+        scores = metrics.score_question(q.answers, q.gold_doc_ids, answer, assistant.articles, latency)
+        rows.append(_question_row(q, answer, result, scores))
+    summary = metrics.summarize(rows)
+    return EvalReport(summary=summary, config={}, questions=rows)
+
+
+def latency_indices(n: int, sample: int | None) -> list[int]:
+    """Indices of the questions to time: all, or ``sample`` evenly spaced ones."""
+    if sample is None or n <= sample:
+        return list(range(n))
+    if sample <= 1:
+        return [0] if sample == 1 else []
+    return sorted({round(i * (n - 1) / (sample - 1)) for i in range(sample)})
+
+
+def _ask_many(assistant, batch: Sequence[EvalQuestion], k, retriever) -> list[Any]:
+    """Answers (or exceptions) for a batch; if the whole batch call fails, each question
+    is retried alone so one bad question cannot hide the others."""
+    items = [(q.question, list(q.history)) for q in batch]
+    try:
+        out = list(assistant.ask_batch(items, k=k, retriever=retriever))
+        if len(out) != len(items):
+            raise RuntimeError(f"ask_batch returned {len(out)} results for {len(items)} questions")
+        return out
+    except Exception as e:  # noqa: BLE001 - reported per question, never stops the run
+        if len(batch) == 1:
+            return [e]
+        return [r for q in batch for r in _ask_many(assistant, [q], k, retriever)]
+
+
+def _question_row(q: EvalQuestion, answer, result, scores: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": q.id,
+        "question": q.question,
+        "history": list(q.history),
+        "query": answer.query if answer is not None else None,
+        "answer": answer.text if answer is not None else None,
+        "gold_answers": list(q.answers),
+        "gold_doc_ids": list(q.gold_doc_ids),
+        "citations": [c.to_dict() for c in answer.citations] if answer is not None else [],
+        "retrieved_doc_ids": list(answer.retrieved_doc_ids) if answer is not None else [],
+    }
+    row.update(scores)
+    row["error"] = None if answer is not None else _error_text(result)
+    return row
+
+
+def _error_text(e: BaseException) -> str:
+    if isinstance(e, AssistantError):
+        return str(e)
+    return f"{type(e).__name__}: {e}"
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="eval (answers, then timing)", unit="q", file=sys.stderr, leave=False)
+
+
+def package_versions() -> dict[str, str | None]:
+    from importlib import metadata as md
+
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = md.version(name)
+        except md.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def make_config(assistant, eval_set: EvalSet, k: int | None, retriever: str | None, index_dir: str | Path | None) -> dict[str, Any]:
+    settings = assistant.settings
+    manifest = getattr(assistant, "manifest", {}) or {}
+    return {
+        "eval_file": str(eval_set.path),
+        "eval_file_sha256": eval_set.sha256,
+        "eval_format": eval_set.format,
+        "model": manifest.get("model", settings.model),
+        "k": k if k is not None else settings.k,
+        "retriever": retriever or settings.retriever,
+        "index_dir": None if index_dir is None else str(index_dir),
+        "index_content_hash": manifest.get("content_hash"),
+        "index_format_version": manifest.get("format_version"),
+        "settings": asdict(settings),
+        "packages": package_versions(),
+        "latency": (f"{min(len(eval_set.questions), LATENCY_SAMPLE)} of {len(eval_set.questions)} questions "
+                    "asked alone and timed (milliseconds, wall clock)"),
+    }
+
+
+# ---------------------------------------------------------------- output
+
+def format_table(summary: Mapping[str, Any]) -> str:
+    """A two-column table of the summary, in the report's key order."""
+    width = max(len(k) for k in metrics.SUMMARY_KEYS)
+    lines = [f"{'metric':<{width}}  value", f"{'-' * width}  {'-' * 8}"]
+    for key in metrics.SUMMARY_KEYS:
+        lines.append(f"{key:<{width}}  {_fmt(key, summary.get(key))}")
+    return "\n".join(lines)
+
+
+def _fmt(key: str, value: Any) -> str:
+    if value is None:
+        return "null"
+    if key == "n":
+        return str(value)
+    if key.startswith("latency"):
+        return f"{value:.1f}"
+    return f"{value:.3f}"
+
+
+CSV_COLUMNS = (
+    "id", "question", "history", "query", "answer", "abstained", "answerable", "error",
+    "gold_answers", "gold_doc_ids", "retrieved_doc_ids", "cited_doc_ids", "gold_rank",
+    "hit@1", "hit@5", "rr@10", "answer_recall", "exact_match", "f1",
+    "n_citations", "citation_precision", "quote_exactness", "latency_ms",
+)
+
+
+def write_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> None:
+    """One flat row per question; list fields are joined with " | "."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            flat = dict(r)
+            flat["cited_doc_ids"] = [c["doc_id"] for c in r.get("citations", [])]
+            for key in ("history", "gold_answers", "gold_doc_ids", "retrieved_doc_ids", "cited_doc_ids"):
+                flat[key] = " | ".join(flat.get(key) or [])
+            w.writerow({k: "" if flat.get(k) is None else flat.get(k) for k in CSV_COLUMNS})
+
+
+def write_json(report: EvalReport, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------- floors
+
+def parse_fail_under(specs: Sequence[str] | None) -> dict[str, float]:
+    """``["hit@5=0.9", ...]`` -> ``{"hit@5": 0.9}``. For ``false_abstention_rate`` and the
+    latencies (lower is better) the value is a ceiling."""
+    floors: dict[str, float] = {}
+    valid = ", ".join(metrics.SUMMARY_KEYS)
+    for spec in specs or ():
+        name, sep, value = spec.partition("=")
+        name = name.strip()
+        if not sep or name not in metrics.SUMMARY_KEYS:
+            raise AssistantError(f"--fail-under {spec!r}: write METRIC=VALUE with METRIC one of {valid}.")
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if number != number or number in (float("inf"), float("-inf")) or number < 0 or (name in metrics.RATES and number > 1):
+            limit = "a number between 0 and 1" if name in metrics.RATES else "a non-negative number"
+            raise AssistantError(f"--fail-under {spec!r}: the value must be {limit}.")
+        floors[name] = number
+    return floors
+
+
+_NULL_WHY = {
+    "abstention_accuracy": "no unanswerable questions",
+    "citation_precision": "no citations",
+    "quote_exactness": "no citations",
+    "latency_ms_p50": "no question was answered",
+    "latency_ms_p95": "no question was answered",
+    "n": "no questions",
+}
+
+
+def check_floors(summary: Mapping[str, Any], floors: Mapping[str, float]) -> list[str]:
+    """One line per metric that fell short of its floor (or went above its ceiling)."""
+    failures = []
+    for name, limit in floors.items():
+        value = summary.get(name)
+        if value is None:
+            why = _NULL_WHY.get(name, "no answerable questions")
+            failures.append(f"{name} is null ({why}); required {'<=' if name in metrics.LOWER_IS_BETTER else '>='} {limit:g}")
+        elif name in metrics.LOWER_IS_BETTER and value > limit:
+            failures.append(f"{name} is {value:g}, above the ceiling {limit:g}")
+        elif name not in metrics.LOWER_IS_BETTER and value < limit:
+            failures.append(f"{name} is {value:g}, below the floor {limit:g}")
+    return failures
+
+
+# ---------------------------------------------------------------- command
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The ``assistant eval`` arguments (the CLI calls this on its subparser)."""
+    parser.add_argument("file", metavar="FILE",
+                        help="eval set: JSONL (id, question, answers, gold_doc_ids, history?) or SQuAD v1.1/v2.0 JSON")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--index", metavar="DIR", default=None,
+                       help="index to evaluate (default: the SQuAD file's own articles, else --corpus, else index/)")
+    where.add_argument("--corpus", metavar="PATH", default=None,
+                       help="corpus to index into a cache directory and evaluate (JSONL eval sets)")
+    parser.add_argument("--k", type=int, default=None, help="passages retrieved per question (default: settings)")
+    parser.add_argument("--out", metavar="REPORT.json", default=None, help="write the JSON report here")
+    parser.add_argument("--csv", metavar="ROWS.csv", default=None, help="write one CSV row per question here")
+    parser.add_argument("--fail-under", metavar="METRIC=VALUE", action="append", default=[], dest="fail_under",
+                        help="exit 1 when METRIC is below VALUE (above it for false_abstention_rate and "
+                             "latency_ms_*); repeatable, e.g. --fail-under hit@5=0.9")
+    parser.add_argument("--retriever", choices=RETRIEVERS, default=None, help="retriever (default: hybrid)")
+    parser.add_argument("--model", default=None, help="embedding model used when an index is built for the eval")
+    return parser
+
+
+def cache_index_dir(cache_root: str | Path, content_sha256: str, settings: Settings, model_name: str) -> Path:
+    """``<cache_root>/eval-index/<content hash>-<model slug>-<index settings hash>``."""
+    from .build import chunk_settings
+
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", model_name).strip("-").lower() or "model"
+    index_settings = dict(chunk_settings(settings), model=model_name)
+    shash = hashlib.sha256(json.dumps(index_settings, sort_keys=True).encode()).hexdigest()[:8]
+    return Path(cache_root) / "eval-index" / f"{content_sha256[:16]}-{slug[:40]}-{shash}"
+
+
+def path_sha256(path: str | Path) -> str:
+    """Content hash of a file, or of every file under a directory (names and bytes)."""
+    path = Path(path)
+    if path.is_file():
+        return file_sha256(path)
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        h.update(file_sha256(f).encode())
+    return h.hexdigest()
+
+
+def eval_command(
+    args: argparse.Namespace,
+    settings: Settings | None = None,
+    encoder=None,
+    cache_root: str | Path | None = None,
+    progress: bool = True,
+    out=None,
+) -> int:
+    """``assistant eval``: 0 when done (and every floor met), 1 when a floor is missed.
+    Usage and file problems raise AssistantError (the CLI prints them)."""
+    from .settings import settings_from_env
+
+    out = out or sys.stdout
+    floors = parse_fail_under(getattr(args, "fail_under", None))
+    if settings is None:
+        settings = settings_from_env(model=getattr(args, "model", None), k=args.k, retriever=args.retriever)
+    eval_set = load_eval_file(args.file)
+    cache_root = Path(cache_root) if cache_root is not None else Path(".cache")
+
+    index_dir, build_from = _choose_index(args, eval_set, settings, encoder, cache_root)
+    assistant = _open(index_dir, build_from, settings, encoder, progress)
+    report = run_eval(eval_set.questions, assistant, k=args.k, retriever=args.retriever, progress=progress)
+    report = EvalReport(summary=report.summary,
+                        config=make_config(assistant, eval_set, args.k, args.retriever, index_dir),
+                        questions=report.questions)
+    if getattr(args, "out", None):
+        write_json(report, args.out)
+    if getattr(args, "csv", None):
+        write_csv(report.questions, args.csv)
+
+    errors = sum(1 for r in report.questions if r["error"])
+    print(f"{eval_set.path.name}: {len(report.questions)} questions"
+          f" ({sum(1 for q in eval_set.questions if q.answerable)} answerable), index {index_dir}"
+          + (f", {errors} errored" if errors else ""), file=out)
+    print(format_table(report.summary), file=out)
+    if report.summary["n"] == 0:
+        print("FAIL: zero questions", file=out)
+        return 1
+    failures = check_floors(report.summary, floors)
+    for line in failures:
+        print(f"FAIL: {line}", file=out)
+    return 1 if failures else 0
+
+
+def _choose_index(args, eval_set: EvalSet, settings: Settings, encoder, cache_root: Path):
+    """(index dir, corpus to build it from or None)."""
+    if getattr(args, "index", None):
+        return Path(args.index), None
+    model_name = encoder.name if encoder is not None else settings.model
+    if getattr(args, "corpus", None):
+        corpus = Path(args.corpus)
+        if not corpus.exists():
+            raise AssistantError(f"Corpus {corpus} does not exist: pass --corpus with a folder of articles, a .jsonl or a SQuAD .json file.")
+        return cache_index_dir(cache_root, path_sha256(corpus), settings, model_name), corpus
+    if eval_set.format == "squad":
+        return cache_index_dir(cache_root, eval_set.sha256, settings, model_name), eval_set.path
+    return Path("index"), None
+
+
+def _open(index_dir: Path, build_from: Path | None, settings: Settings, encoder, progress: bool):
+    """Build (incrementally: an unchanged cached index embeds nothing and loads no model)
+    when there is a corpus to build from, then open the index."""
+    from .engine import Assistant
+
+    if build_from is not None:
+        from .build import build_index
+        from .embed import load_encoder
+
+        loaded = []
+
+        def factory():
+            loaded.append(load_encoder(settings.model, settings.batch_size))
+            return loaded[-1]
+
+        build_index(build_from, index_dir, settings, encoder=encoder, encoder_factory=factory, progress=progress)
+        encoder = encoder if encoder is not None else (loaded[-1] if loaded else None)
+    return Assistant.open(index_dir, settings=settings, encoder=encoder)

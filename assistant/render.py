@@ -1,0 +1,169 @@
+"""Turn answers into HTML for the web UI. Pure functions: values in, an HTML string out.
+
+Every piece of text that comes from an article, a question or an answer goes through
+``html.escape`` before it reaches the page, so article text can never become markup.
+The only markup is the one written here (``<mark>``, links to source cards, ``<details>``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html import escape
+from typing import Mapping, Sequence
+
+from .types import Answer, Article, Citation, Hit
+
+CONTEXT_CHARS = 260  # characters of surrounding passage shown on each side of a quote
+RELATED_CHARS = 260  # characters of a related passage shown under an abstention
+QUESTION_CHARS = 300  # a very long question is shown shortened
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One exchange in the chat: the question and either an answer or a polite notice
+    (a rejected question, an error)."""
+
+    question: str
+    answer: Answer | None = None
+    notice: str = ""
+
+
+def highlight(text: str, start: int, end: int) -> str:
+    """``text`` escaped, with ``text[start:end]`` wrapped in ``<mark>``."""
+    start = max(0, min(start, len(text)))
+    end = max(start, min(end, len(text)))
+    return f"{escape(text[:start])}<mark>{escape(text[start:end])}</mark>{escape(text[end:])}"
+
+
+def passage_around(text: str, start: int, end: int, context: int = CONTEXT_CHARS) -> tuple[int, int]:
+    """The span ``(a, b)`` of the passage around ``text[start:end]``: the quote's
+    paragraph, cut to about ``context`` characters on each side at a word boundary."""
+    a = text.rfind("\n", 0, start) + 1
+    b = text.find("\n", end)
+    b = len(text) if b < 0 else b
+    if start - a > context:
+        cut = text.find(" ", start - context, start)
+        a = cut + 1 if cut >= 0 else start - context
+    if b - end > context:
+        cut = text.rfind(" ", end, end + context)
+        b = cut if cut > end else end + context
+    while a < start and text[a].isspace():
+        a += 1
+    while b > end and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def render_marker_text(text: str, citations: Sequence[Citation], turn_id: str) -> str:
+    """Answer text escaped, each ``[n]`` of a known citation made a link to its source card
+    (hovering shows the article title and quote)."""
+    by_n = {c.n: c for c in citations}
+
+    def link(m: re.Match) -> str:
+        c = by_n.get(int(m.group(1)))
+        if c is None:
+            return m.group(0)
+        tip = escape(f"{c.title}: “{c.quote}”", quote=True)
+        return (
+            f'<a class="cite" href="#src-{turn_id}-{c.n}" data-n="{c.n}" title="{tip}">'
+            f"[{c.n}]</a>"
+        )
+
+    return _MARKER.sub(link, escape(text, quote=False))
+
+
+def render_source_card(citation: Citation, article: Article | None, turn_id: str) -> str:
+    """A source card: ``[n]`` and the article title, the quote highlighted inside its
+    surrounding passage, and the whole article (quote highlighted in place) behind a
+    ``<details>`` toggle."""
+    c = citation
+    head = (
+        f'<div class="src-head"><span class="src-n">[{c.n}]</span> '
+        f'<span class="src-title">{escape(c.title)}</span></div>'
+    )
+    text = article.text if article is not None else ""
+    if article is None or text[c.start : c.end] != c.quote:
+        body = f'<div class="passage"><mark>{escape(c.quote)}</mark></div>'
+        whole = ""
+    else:
+        a, b = passage_around(text, c.start, c.end)
+        # an ellipsis only where the passage was cut inside a paragraph
+        lead = "… " if text[:a].rstrip(" \t")[-1:] not in ("", "\n") else ""
+        tail = " …" if text[b:].lstrip(" \t")[:1] not in ("", "\n") else ""
+        body = (
+            f'<div class="passage">{lead}{highlight(text[a:b], c.start - a, c.end - a)}'
+            f"{tail}</div>"
+        )
+        whole = (
+            '<details class="whole"><summary>Open the whole article</summary>'
+            f'<div class="article-text">{highlight(text, c.start, c.end)}</div></details>'
+        )
+    return f'<div class="src-card" id="src-{turn_id}-{c.n}">{head}{body}{whole}</div>'
+
+
+def render_related(hits: Sequence[Hit], limit: int = 3) -> str:
+    """The closest passages, offered under an abstention (no highlight: nothing matched)."""
+    items = []
+    for h in hits[:limit]:
+        passage = " ".join(h.chunk.text.split())
+        if len(passage) > RELATED_CHARS:
+            passage = passage[:RELATED_CHARS].rsplit(" ", 1)[0] + " …"
+        items.append(
+            f'<li><span class="src-title">{escape(h.title)}</span>'
+            f'<div class="passage">{escape(passage)}</div></li>'
+        )
+    if not items:
+        return ""
+    return f'<div class="related"><div class="related-head">Related passages</div><ul>{"".join(items)}</ul></div>'
+
+
+def render_query(answer: Answer) -> str:
+    """The query actually searched, shown small (only when it differs from the question)."""
+    if answer.query.strip() == answer.question.strip():
+        return ""
+    return f'<div class="query">Searched for: {escape(answer.query)}</div>'
+
+
+def render_answer(answer: Answer, articles: Mapping[str, Article], turn_id: str) -> str:
+    """An answer with its source cards, or an abstention card with related passages."""
+    if answer.abstained:
+        return (
+            '<div class="bot abstain"><div class="abstain-head">'
+            '<span class="icon" aria-hidden="true">∅</span> Not in the articles</div>'
+            f'<div class="answer-text">{escape(answer.text)}</div>{render_query(answer)}'
+            f"{render_related(answer.hits)}</div>"
+        )
+    cards = "".join(render_source_card(c, articles.get(c.doc_id), turn_id) for c in answer.citations)
+    sources = f'<div class="sources"><div class="sources-head">Sources</div>{cards}</div>' if cards else ""
+    return (
+        f'<div class="bot answer"><div class="answer-text">'
+        f"{render_marker_text(answer.text, answer.citations, turn_id)}</div>"
+        f"{render_query(answer)}{sources}</div>"
+    )
+
+
+def render_notice(message: str) -> str:
+    """A polite message in place of an answer (bad input, an error)."""
+    return f'<div class="bot notice"><span class="icon" aria-hidden="true">ℹ</span> {escape(message)}</div>'
+
+
+def render_question(question: str) -> str:
+    shown = question if len(question) <= QUESTION_CHARS else question[:QUESTION_CHARS] + " …"
+    if not shown.strip():
+        return '<div class="user empty-q">(empty question)</div>'
+    return f'<div class="user">{escape(shown)}</div>'
+
+
+def render_conversation(turns: Sequence[Turn], articles: Mapping[str, Article]) -> str:
+    """The whole chat transcript as one HTML string."""
+    if not turns:
+        return (
+            '<div class="chat"><div class="empty">Ask a question about the articles. '
+            "Answers quote the articles word for word; click a [n] to see its source.</div></div>"
+        )
+    parts = []
+    for i, t in enumerate(turns, 1):
+        body = render_answer(t.answer, articles, str(i)) if t.answer is not None else render_notice(t.notice)
+        parts.append(f'<div class="turn" id="turn-{i}">{render_question(t.question)}{body}</div>')
+    return f'<div class="chat">{"".join(parts)}</div>'

@@ -1,0 +1,218 @@
+"""The web UI: ``build_app(assistant, settings) -> gr.Blocks``. A thin shell over
+``assistant.ask``: each browser tab keeps its own conversation in ``gr.State``; the HTML
+comes from ``render``; errors become polite messages, never tracebacks."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Sequence
+
+from .errors import AssistantError
+from .render import Turn, render_conversation
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = (
+    "How many people work at Musan Mine?",
+    "And what does its leadership earn?",
+    "Which factory makes the rock drills used in Kaechon?",
+    "What is the capital of France?",
+)
+MAX_FILTER_ARTICLES = 50  # above this the per-article checkboxes are not shown (all are searched)
+GENERIC_ERROR = "Sorry, something went wrong while answering. Please try again or rephrase the question."
+NO_ARTICLES = "No articles are selected. Open Settings and tick at least one article to search."
+
+CSS = """
+.chat { position: relative; min-height: 120px; max-height: 60vh; overflow-y: auto; padding: 8px 12px;
+  font-size: 15px; line-height: 1.5; color: var(--body-text-color, #1f2937); }
+.empty { color: var(--body-text-color-subdued, #6b7280); padding: 18px 6px; }
+.turn { margin: 6px 0 18px; }
+.turn > * { margin-left: 0; margin-right: 0; }
+.user { margin-left: auto; width: fit-content; max-width: 85%; background: var(--color-accent-soft, #e0e7ff);
+  border-radius: 14px 14px 2px 14px; padding: 8px 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
+.bot { margin-top: 8px; max-width: 100%; border-radius: 12px; padding: 10px 14px;
+  border: 1px solid var(--border-color-primary, #e5e7eb); background: var(--background-fill-secondary, #f9fafb);
+  overflow-wrap: anywhere; }
+.answer-text { font-size: 16px; }
+a.cite { font-weight: 600; text-decoration: none; color: var(--color-accent, #4f46e5); padding: 0 1px; }
+a.cite:hover { text-decoration: underline; }
+.query { margin-top: 4px; font-size: 12px; color: var(--body-text-color-subdued, #6b7280); }
+.sources { margin-top: 10px; }
+.sources-head, .related-head { font-size: 12px; font-weight: 600; 
+  color: var(--body-text-color-subdued, #6b7280); margin-bottom: 4px; }
+.src-card { border-left: 3px solid var(--color-accent, #4f46e5); background: var(--background-fill-primary, #fff);
+  border-radius: 6px; padding: 8px 10px; margin: 6px 0; transition: box-shadow .3s; scroll-margin: 12px; }
+.src-card.flash, .src-card:target { box-shadow: 0 0 0 3px var(--color-accent-soft, #c7d2fe); }
+.src-head { font-weight: 600; }
+.src-n { color: var(--color-accent, #4f46e5); }
+.src-title { font-weight: 600; }
+.passage { margin: 4px 0 0; padding: 0; border: 0; font-size: 14px;
+  color: var(--body-text-color, #374151); white-space: pre-wrap; }
+mark { background: #fde68a; color: #111827; padding: 0 1px; border-radius: 2px; }
+details.whole { margin-top: 6px; font-size: 13px; }
+details.whole summary { cursor: pointer; color: var(--color-accent, #4f46e5); }
+.article-text { white-space: pre-wrap; max-height: 320px; overflow-y: auto; margin-top: 6px; padding: 8px;
+  border: 1px solid var(--border-color-primary, #e5e7eb); border-radius: 6px; font-size: 14px; }
+.abstain { background: #fff7ed; border: 1px dashed #f59e0b; color: #1f2937; }
+.abstain-head { font-weight: 700; color: #b45309; margin-bottom: 4px; }
+.abstain .icon { display: inline-block; width: 1.4em; text-align: center; border-radius: 50%;
+  background: #f59e0b; color: #fff; font-size: 13px; }
+.abstain .query, .abstain .related-head { color: #6b7280; }
+.abstain .passage { color: #374151; }
+.related ul { margin: 4px 0 0; padding-left: 18px; }
+.related li { margin: 4px 0; }
+.empty-q { font-style: italic; color: var(--body-text-color-subdued, #6b7280); }
+.notice { background: #eff6ff; border: 1px solid #93c5fd; color: #1e3a8a; }
+@media (max-width: 640px) { .chat { max-height: 58vh; font-size: 14px; } .user { max-width: 92%; }
+  .answer-text { font-size: 15px; } .bot { padding: 8px 10px; } }
+"""
+
+# Scrolls the newest turn into view; [n] links scroll to their card inside the chat box;
+# opening the whole article scrolls to the highlighted quote.
+JS = """
+const box = () => element.querySelector('.chat');
+watch('value', () => {
+  const c = box(); if (!c) return;
+  const turns = c.querySelectorAll('.turn');
+  if (turns.length) c.scrollTop = turns[turns.length - 1].offsetTop - 4;
+});
+element.addEventListener('click', (e) => {
+  const a = e.target.closest('a.cite'); if (!a) return;
+  const card = element.querySelector(a.getAttribute('href'));
+  if (!card) return;
+  e.preventDefault();
+  card.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+  card.classList.add('flash'); setTimeout(() => card.classList.remove('flash'), 1500);
+});
+element.addEventListener('toggle', (e) => {
+  const d = e.target; if (!d.open) return;
+  const box2 = d.querySelector('.article-text'), m = box2 && box2.querySelector('mark');
+  if (m) box2.scrollTop = m.offsetTop - box2.offsetTop - 40;
+}, true);
+"""
+
+
+def _parse_history(history: Any) -> list[str]:
+    """The API accepts the history as a list of strings or a JSON string of one."""
+    if history is None or history == "":
+        return []
+    if isinstance(history, str):
+        try:
+            history = json.loads(history)
+        except json.JSONDecodeError:
+            raise AssistantError('history must be a list of previous questions, e.g. ["How many work there?"].')
+    if not isinstance(history, (list, tuple)) or not all(isinstance(h, str) for h in history):
+        raise AssistantError('history must be a list of previous questions, e.g. ["How many work there?"].')
+    return list(history)
+
+
+def build_app(assistant, settings: Settings | None = None):
+    """The Gradio app over an opened ``Assistant`` (anything with ``ask`` and ``articles``)."""
+    import gradio as gr
+
+    settings = settings or getattr(assistant, "settings", None) or Settings()
+    articles = dict(assistant.articles)
+    all_ids = sorted(articles, key=lambda d: (articles[d].title.lower(), d))
+    show_filter = len(all_ids) <= MAX_FILTER_ARTICLES
+    default_k = max(1, min(10, settings.k))
+
+    def respond(question: str, turns: Sequence[Turn], k: float, doc_ids: Sequence[str] | None):
+        question = question if isinstance(question, str) else ""
+        turns = tuple(turns or ())
+        history = [t.question for t in turns if t.answer is not None]
+        if show_filter and not doc_ids:
+            turn = Turn(question, notice=NO_ARTICLES)
+        else:
+            selected = None if not show_filter or set(doc_ids) >= set(all_ids) else list(doc_ids)
+            try:
+                turn = Turn(question, answer=assistant.ask(question, history=history, k=int(k), doc_ids=selected))
+            except AssistantError as e:
+                turn = Turn(question, notice=str(e))
+            except Exception:  # never show a traceback in the page
+                log.exception("ask failed")
+                turn = Turn(question, notice=GENERIC_ERROR)
+        turns = turns + (turn,)
+        return render_conversation(turns, articles), turns, ""
+
+    def clear():
+        return render_conversation((), articles), (), ""
+
+    def ask(question: str, history: list[str], k: int, doc_ids: list[str]) -> dict:
+        """Answer a question about the articles. history: the previous questions of the
+        conversation (oldest first); k: number of passages; doc_ids: articles to search
+        (empty = all). Returns the same JSON as `assistant ask --json`."""
+        try:
+            answer = assistant.ask(
+                question if isinstance(question, str) else "",
+                history=_parse_history(history),
+                k=int(k) if k else None,
+                doc_ids=list(doc_ids) if doc_ids else None,
+            )
+        except AssistantError as e:
+            raise gr.Error(str(e))
+        except Exception:
+            log.exception("api ask failed")
+            raise gr.Error(GENERIC_ERROR)
+        return answer.to_dict()
+
+    with gr.Blocks(title="Ask the articles", analytics_enabled=False) as app:
+        gr.Markdown(
+            "## Ask the articles\n"
+            f"Questions are answered only from {len(articles)} stored article"
+            f"{'s' if len(articles) != 1 else ''}, with word-for-word quotes. "
+            "Follow-up questions use the conversation."
+        )
+        turns = gr.State(())
+        chat = gr.HTML(
+            render_conversation((), articles),
+            css_template=CSS,
+            js_on_load=JS,
+            elem_id="chat",
+            container=True,
+            padding=False,
+        )
+        with gr.Row():
+            question = gr.Textbox(
+                show_label=False,
+                container=False,
+                placeholder="Your question…",
+                scale=6,
+                min_width=100,
+                lines=1,
+                max_lines=4,
+                elem_id="question",
+                autofocus=True,
+            )
+            ask_btn = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="ask")
+            clear_btn = gr.Button("Clear", variant="secondary", scale=0, min_width=80, elem_id="clear")
+        examples = gr.Dataset(
+            components=["textbox"],
+            samples=[[q] for q in EXAMPLES],
+            label="Examples (click one; the second is a follow-up to the first)",
+            type="index",
+            elem_id="examples",
+        )
+        with gr.Accordion("Settings", open=False, elem_id="settings"):
+            k = gr.Slider(1, 10, value=default_k, step=1, label="Number of passages to search")
+            docs = gr.CheckboxGroup(
+                choices=[(articles[d].title, d) for d in all_ids],
+                value=list(all_ids),
+                label="Articles to search",
+                elem_id="docs",
+                visible=show_filter,
+            )
+            if not show_filter:
+                gr.Markdown(f"All {len(all_ids)} articles are searched.")
+
+        common = dict(outputs=[chat, turns, question], api_visibility="private", concurrency_id="ask")
+        question.submit(respond, inputs=[question, turns, k, docs], **common)
+        ask_btn.click(respond, inputs=[question, turns, k, docs], **common)
+        examples.click(
+            lambda i, t, k_, d: respond(EXAMPLES[i], t, k_, d),
+            inputs=[examples, turns, k, docs],
+            **common,
+        )
+        clear_btn.click(clear, outputs=[chat, turns, question], api_visibility="private")
+        gr.api(ask, api_name="ask", concurrency_id="ask")
+    return app

@@ -1,0 +1,99 @@
+"""Retrieval, answers, follow-ups and question checks over a small index built with the
+deterministic HashEncoder (no model)."""
+import pytest
+
+from assistant.answer import ABSTAIN_PREFIX
+from assistant.build import build_index
+from assistant.engine import Assistant
+from assistant.errors import QuestionError
+from assistant.retrieve import diversify
+from assistant.rewrite import is_follow_up, rewrite_query
+from assistant.settings import Settings
+
+
+@pytest.fixture
+def assistant(seed_corpus, tmp_path, hash_encoder):
+    build_index(seed_corpus, tmp_path / "ix", Settings(), encoder=hash_encoder, progress=False)
+    return Assistant.open(tmp_path / "ix", encoder=hash_encoder)
+
+
+def test_answer_quotes_are_verbatim_with_offsets(assistant):
+    a = assistant.ask("How many employees does Musan Mine have?")
+    assert not a.abstained
+    assert a.citations and "[1]" in a.text
+    assert any("20,000" in c.quote for c in a.citations)
+    for c in a.citations:
+        assert assistant.articles[c.doc_id].text[c.start : c.end] == c.quote
+        assert c.title == assistant.articles[c.doc_id].title
+        assert f"[{c.n}]" in a.text
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_each_retriever_finds_the_right_article(assistant, mode):
+    a = assistant.ask("Which factory produces the rock drills used in Kaechon?", retriever=mode)
+    assert a.hits[0].chunk.doc_id == "kaechon-rock-drills"
+    assert [h.rank for h in a.hits] == list(range(1, len(a.hits) + 1))
+
+
+def test_off_topic_question_abstains_with_related_passages(assistant):
+    a = assistant.ask("Who won the football world cup final?")
+    assert a.abstained and a.text.startswith(ABSTAIN_PREFIX)
+    assert a.citations == ()
+    assert a.hits  # shown as related
+
+
+def test_follow_up_uses_the_conversation(assistant):
+    a = assistant.ask("And what does its leadership earn?", history=["How many people work at Musan Mine?"])
+    assert "Musan Mine" in a.query and a.query != a.question
+    assert a.citations and a.citations[0].doc_id == "musan-mine"
+    assert any("12,000" in c.quote for c in a.citations)
+
+
+def test_doc_filter_restricts_the_search(assistant):
+    a = assistant.ask("How many people work at Musan Mine?", doc_ids=["kaechon-rock-drills"])
+    assert {h.chunk.doc_id for h in a.hits} == {"kaechon-rock-drills"}
+    with pytest.raises(QuestionError, match="choose at least one"):
+        assistant.ask("anything", doc_ids=[])
+
+
+def test_k_bounds_the_quoted_passages(assistant):
+    a = assistant.ask("Musan Mine workers wages", k=1)
+    assert len({(c.doc_id, c.start) for c in a.citations}) <= 2
+    quoted_from = {c.doc_id for c in a.citations}
+    assert quoted_from <= {a.hits[0].chunk.doc_id}
+
+
+@pytest.mark.parametrize("bad", ["", "   \n\t", "x" * 100_000])
+def test_bad_questions_raise_clear_errors(assistant, bad):
+    with pytest.raises(QuestionError) as e:
+        assistant.ask(bad)
+    assert "question" in str(e.value).lower()
+
+
+def test_ask_batch_reports_errors_in_place(assistant):
+    out = assistant.ask_batch([("How many people work at Musan Mine?", []), ("", []), ("Jonchon factory?", [])])
+    assert not isinstance(out[0], Exception) and isinstance(out[1], QuestionError)
+    assert not isinstance(out[2], Exception)
+
+
+def test_json_shape(assistant):
+    d = assistant.ask("How many people work at Musan Mine?").to_dict()
+    assert set(d) == {"question", "query", "answer", "abstained", "citations"}
+    assert set(d["citations"][0]) == {"n", "doc_id", "title", "quote", "start", "end", "score"}
+
+
+def test_rewrite_rules():
+    assert rewrite_query("How many people work at Musan Mine?", ["Tell me about Kaechon"]) == "How many people work at Musan Mine?"
+    assert rewrite_query("How many people work there?", ["Tell me about Musan Mine"]).endswith("(Musan Mine)")
+    # the latest turn that names something wins, even two turns back
+    q = rewrite_query("What do they earn?", ["How many people work at Musan Mine?", "And its leadership?"])
+    assert "Musan Mine" in q
+    assert rewrite_query("And its leadership?", []) == "And its leadership?"
+    assert is_follow_up("why?") and not is_follow_up("Which factory makes Kaechon's rock drills?")
+
+
+def test_diversify_caps_chunks_per_document():
+    order = [1, 2, 3, 4, 5]
+    docs = ["a", "a", "a", "b", "c"]
+    assert diversify(order, docs, 5, 2) == [1, 2, 4, 5, 3]
+    assert diversify(order, docs, 3, 1) == [1, 4, 5]
