@@ -4,7 +4,7 @@ article text, or abstain when the passages do not support an answer. No LLM."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping, Sequence
 
 from .lexical import terms
@@ -23,10 +23,20 @@ _TYPES = [  # question pattern → what the answer sentence should contain
 
 @dataclass(frozen=True)
 class AnswerPolicy:
+    """The answer stage's knobs (defaults mirror Settings; see there for their meaning)."""
+
     max_sentences: int = 2
+    second_sentence_ratio: float = 0.5
+    rerank_top: int = 6
+    similarity_weight: float = 1.0
     min_dense_score: float = 0.25
     min_term_coverage: float = 0.15
-    second_sentence_ratio: float = 0.6  # a second sentence must score this share of the best
+    min_sentence_similarity: float = 0.38
+
+    @classmethod
+    def from_settings(cls, s) -> "AnswerPolicy":
+        return cls(s.max_answer_sentences, s.second_sentence_ratio, s.rerank_top, s.similarity_weight,
+                   s.min_dense_score, s.min_term_coverage, s.min_sentence_similarity)
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,7 @@ class Candidate:
     end: int
     score: float
     coverage: float
+    similarity: float | None = None  # cosine of the sentence to the query, when embedded
 
 
 def score_sentences(
@@ -80,12 +91,17 @@ def compose(
     policy: AnswerPolicy = AnswerPolicy(),
     top_dense: float | None = None,
     related: Sequence[Hit] | None = None,
+    similarity: Callable[[str, int, int], float | None] | None = None,
 ) -> Answer:
     """An extractive answer with verified citations, or an abstention. ``hits`` are the
-    passages the answer may quote; ``related`` (default: ``hits``) are returned with it."""
+    passages the answer may quote; ``related`` (default: ``hits``) are returned with it.
+    With ``similarity(doc_id, start, end)`` (a sentence's cosine to the query), the best
+    lexical candidates are re-scored by it."""
     related = tuple(related if related is not None else hits)
     ranked = score_sentences(question, query, hits, articles, idf)
-    if not ranked or should_abstain(ranked[0], top_dense, policy):
+    if ranked and similarity is not None:
+        ranked = rerank(ranked, similarity, policy)
+    if not ranked or should_abstain(ranked[0], top_dense, policy, ranked):
         return abstain(question, query, related)
     chosen = [ranked[0]]
     for c in ranked[1:]:
@@ -108,10 +124,27 @@ def compose(
     return Answer(question, query, " ".join(parts), False, tuple(citations), related)
 
 
-def should_abstain(best: Candidate, top_dense: float | None, policy: AnswerPolicy) -> bool:
+def rerank(ranked: list[Candidate], similarity: Callable[[str, int, int], float | None],
+           policy: AnswerPolicy) -> list[Candidate]:
+    """Add ``similarity_weight`` × cosine(query, sentence) to the best lexical candidates."""
+    top = []
+    for c in ranked[: policy.rerank_top]:
+        sim = similarity(c.hit.chunk.doc_id, c.start, c.end)
+        top.append(c if sim is None else replace(c, score=c.score + policy.similarity_weight * sim, similarity=sim))
+    top.sort(key=lambda c: (-c.score, c.hit.rank, c.start))
+    return top + ranked[policy.rerank_top :]
+
+
+def should_abstain(best: Candidate, top_dense: float | None, policy: AnswerPolicy, ranked: Sequence[Candidate] = ()) -> bool:
+    """Abstain when the passages are far from the question (dense score), when the best
+    sentence shares too little of the question's weighted terms, or when no re-scored
+    sentence is close enough to the question."""
     if top_dense is not None and top_dense < policy.min_dense_score:
         return True
-    return best.coverage < policy.min_term_coverage
+    if best.coverage < policy.min_term_coverage:
+        return True
+    sims = [c.similarity for c in ranked if c.similarity is not None]
+    return bool(sims) and max(sims) < policy.min_sentence_similarity
 
 
 def abstain(question: str, query: str, hits: Sequence[Hit]) -> Answer:

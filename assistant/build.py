@@ -15,7 +15,9 @@ from typing import Callable
 import numpy as np
 
 from .chunk import ChunkLimits, chunk_article, embed_text
-from .embed import Encoder, load_encoder
+from .text import split_sentences
+from . import embed
+from .embed import Encoder, encode_spans
 from .errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from .load import load_corpus
 from .settings import TOKEN_ENCODING, Settings
@@ -63,7 +65,7 @@ def build_index(
     # Reuse rows of unchanged articles; chunk and embed the rest.
     todo = [a for a in articles if a.doc_id not in set(unchanged)]
     if todo and encoder is None:
-        encoder = (encoder_factory or (lambda: load_encoder(settings.model, settings.batch_size)))()
+        encoder = (encoder_factory or (lambda: embed.load_encoder(settings.model, settings.batch_size)))()
     if encoder is not None and previous and previous.manifest.get("dim") not in (None, encoder.dim):
         raise IndexMismatchError("Encoder dimension differs from the index: rebuild into an empty --index folder.")
     new_chunks: list[Chunk] = []
@@ -71,20 +73,28 @@ def build_index(
         limits = ChunkLimits(settings.chunk_tokens, settings.overlap_tokens, encoder.max_tokens, encoder.count_tokens)
         for a in _bar(todo, progress, "chunking", "article"):
             new_chunks.extend(chunk_article(a, limits))
-    titles = {a.doc_id: a.title for a in articles}
-    new_vecs = _embed(encoder, [embed_text(titles[c.doc_id], c.text) for c in new_chunks], progress)
+    by_id = {a.doc_id: a for a in articles}
+    new_vecs, new_sentences, new_sentence_vecs = _embed(encoder, by_id, new_chunks, progress)
 
     chunks: list[Chunk] = []
     parts: list[np.ndarray] = []
+    sentences: list[tuple[str, int, int]] = []
+    sentence_parts: list[np.ndarray] = []
     keep = set(unchanged)
     if previous:
         rows = [i for i, c in enumerate(previous.chunks) if c.doc_id in keep]
         chunks.extend(previous.chunks[i] for i in rows)
         parts.append(previous.embeddings[rows])
+        srows = [i for i, t in enumerate(previous.sentences) if t[0] in keep]
+        sentences.extend(previous.sentences[i] for i in srows)
+        sentence_parts.append(previous.sentence_vectors[srows].astype(np.float32))
     chunks.extend(new_chunks)
     parts.append(new_vecs)
+    sentences.extend(new_sentences)
+    sentence_parts.append(new_sentence_vecs)
     dim = encoder.dim if encoder is not None else previous.manifest["dim"]
     embeddings = np.concatenate([p.reshape(-1, dim) for p in parts]).astype(np.float32)
+    sentence_vectors = np.concatenate([p.reshape(-1, dim) for p in sentence_parts])
     if not chunks:
         raise AssistantError("The corpus produced no text to index (every article is boilerplate or empty): add articles with body text.")
 
@@ -95,12 +105,12 @@ def build_index(
         "settings": chunk_settings(settings),
         "corpus": str(corpus_path),
         "articles": {a.doc_id: {"hash": new_hashes[a.doc_id], "title": a.title} for a in articles},
-        "counts": {"articles": len(articles), "chunks": len(chunks)},
+        "counts": {"articles": len(articles), "chunks": len(chunks), "sentences": len(sentences)},
         "content_hash": content_hash(model_name, chunk_settings(settings), new_hashes),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     faiss_index = build_faiss(embeddings, settings.index_type, settings.hnsw_m)
-    save_index(index_dir, manifest, articles, chunks, embeddings, faiss_index)
+    save_index(index_dir, manifest, articles, chunks, embeddings, faiss_index, sentences, sentence_vectors)
     return BuildReport(
         len(added), len(changed), len(removed), len(unchanged), len(chunks), len(new_chunks),
         time.perf_counter() - t0, tuple(loaded.warnings), str(index_dir),
@@ -144,19 +154,37 @@ def _bar(items, enabled: bool, desc: str, unit: str):
     return tqdm(items, desc=desc, unit=unit, file=sys.stderr, leave=False)
 
 
-def _embed(encoder: Encoder | None, texts: list[str], progress: bool) -> np.ndarray:
-    if not texts:
-        return np.zeros((0, encoder.dim if encoder else 0), dtype=np.float32)
-    out = []
+def _embed(encoder: Encoder | None, articles: dict[str, Article], chunks: list[Chunk], progress: bool):
+    """Chunk vectors, plus a vector for every sentence of the chunks pooled from the same
+    forward pass (first occurrence kept where chunks overlap). Work goes in slabs of
+    EMBED_SLAB texts, which bounds memory and drives the progress bar."""
+    dim = encoder.dim if encoder is not None else 0
+    if not chunks:
+        return np.zeros((0, dim), dtype=np.float32), [], np.zeros((0, dim), dtype=np.float32)
+    texts, spans, keys = [], [], []
+    for c in chunks:
+        title = articles[c.doc_id].title
+        shift = len(embed_text(title, "")) if title else 0
+        sents = split_sentences(articles[c.doc_id].text, c.start, c.end)
+        texts.append(embed_text(title, c.text))
+        spans.append([(a - c.start + shift, b - c.start + shift) for a, b in sents])
+        keys.append([(c.doc_id, a, b) for a, b in sents])
+    vec_parts, sent_keys, sent_parts, seen = [], [], [], set()
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(texts), desc="embedding", unit="chunk", file=sys.stderr)
     for i in range(0, len(texts), EMBED_SLAB):
-        out.append(encoder.encode(texts[i : i + EMBED_SLAB]))
+        vecs, span_vecs = encode_spans(encoder, texts[i : i + EMBED_SLAB], spans[i : i + EMBED_SLAB])
+        vec_parts.append(vecs)
+        for ks, sv in zip(keys[i : i + EMBED_SLAB], span_vecs):
+            fresh = [j for j, k in enumerate(ks) if k not in seen]
+            seen.update(ks)
+            sent_keys.extend(ks[j] for j in fresh)
+            sent_parts.append(sv[fresh].reshape(-1, encoder.dim))
         if bar:
             bar.update(min(EMBED_SLAB, len(texts) - i))
     if bar:
         bar.close()
-    return np.concatenate(out)
+    return np.concatenate(vec_parts), sent_keys, np.concatenate(sent_parts)

@@ -26,6 +26,24 @@ class Encoder(Protocol):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """The number of model tokens of each text (special tokens excluded)."""
 
+    def encode_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Vectors of the texts and, for each text, one vector per character span of it
+        (L2-normalised). Optional: the pipeline falls back to ``encode`` on the span texts."""
+
+
+def encode_spans(encoder: Encoder, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``encoder.encode_spans`` when the encoder has it, else every span encoded on its own."""
+    if hasattr(encoder, "encode_spans"):
+        return encoder.encode_spans(texts, spans)
+    vecs = encoder.encode(texts)
+    flat = [t[a:b] for t, sp in zip(texts, spans) for a, b in sp]
+    flat_vecs = encoder.encode(flat) if flat else np.zeros((0, vecs.shape[1]), dtype=np.float32)
+    out, i = [], 0
+    for sp in spans:
+        out.append(flat_vecs[i : i + len(sp)])
+        i += len(sp)
+    return vecs, out
+
 
 class SentenceTransformerEncoder:
     def __init__(self, model, name: str, batch_size: int = 32):
@@ -49,10 +67,41 @@ class SentenceTransformerEncoder:
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
+    def encode_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One forward pass per text gives its vector and, by mean-pooling the token
+        embeddings inside each character span ("late chunking"), a vector per span, in
+        context and at no extra model cost."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        outs = self._model.encode(list(texts), batch_size=self.batch_size, output_value=None,
+                                  convert_to_numpy=False, show_progress_bar=False)
+        offsets = self._model.tokenizer(list(texts), return_offsets_mapping=True, truncation=True,
+                                        max_length=int(self._model.max_seq_length))["offset_mapping"]
+        vecs = _normalise(np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outs]))
+        span_vecs = []
+        for o, offs, sp in zip(outs, offsets, spans):
+            n = min(len(offs), len(o["token_embeddings"]))  # token rows may carry batch padding
+            tokens = o["token_embeddings"][:n].float().cpu().numpy()
+            starts = np.array([a for a, _ in offs[:n]])
+            ends = np.array([b for _, b in offs[:n]])
+            real = ends > starts
+            rows = []
+            for a, b in sp:
+                mask = real & (starts >= a) & (ends <= b)
+                rows.append(tokens[mask].mean(axis=0) if mask.any() else np.zeros(self.dim, dtype=np.float32))
+            span_vecs.append(_normalise(np.array(rows, dtype=np.float32).reshape(-1, self.dim)))
+        return vecs, span_vecs
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         tok = self._model.tokenizer
         enc = tok(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
         return [len(ids) for ids in enc]
+
+
+def _normalise(m: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(m / norms, dtype=np.float32)
 
 
 def resolve_model_path(name: str) -> str:

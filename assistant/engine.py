@@ -8,7 +8,8 @@ from typing import Collection, Sequence
 import numpy as np
 
 from .answer import AnswerPolicy, compose
-from .embed import Encoder, load_encoder
+from . import embed
+from .embed import Encoder
 from .errors import AssistantError, IndexMismatchError, QuestionError
 from .lexical import LexicalIndex
 from .retrieve import Retriever
@@ -25,7 +26,8 @@ class Assistant:
         self.settings = settings
         self.lexical = LexicalIndex([_embed_text(stored, c) for c in stored.chunks])
         self.retriever = Retriever(stored, self.lexical, settings.rrf_k, settings.max_chunks_per_doc)
-        self.policy = AnswerPolicy(settings.max_answer_sentences, settings.min_dense_score, settings.min_term_coverage)
+        self.policy = AnswerPolicy.from_settings(settings)
+        self._sentence_row = {(d, a, b): i for i, (d, a, b) in enumerate(stored.sentences)}
 
     @classmethod
     def open(cls, index_dir: str | Path, settings: Settings | None = None, encoder: Encoder | None = None) -> "Assistant":
@@ -34,7 +36,7 @@ class Assistant:
         stored = load_index(index_dir)
         model = stored.manifest.get("model")
         if encoder is None and settings.retriever != "bm25":
-            encoder = load_encoder(model, settings.batch_size)
+            encoder = embed.load_encoder(model, settings.batch_size)
         if encoder is not None and encoder.name != model:
             raise IndexMismatchError(
                 f"The index in {index_dir} was built with model {model!r}, not {encoder.name!r}: "
@@ -102,9 +104,21 @@ class Assistant:
             qvec = next(vecs)
             hits = self.retriever.search(query, qvec, k, mode, self.settings.candidates, doc_ids)
             top_dense = _top_dense(hits, qvec, self.retriever, doc_ids)
-            out.append(compose(question, query, hits[:k] if len(hits) > k else hits, self.articles,
-                               self.lexical.idf, self.policy, top_dense, related=hits))
+            out.append(compose(question, query, hits[:k], self.articles, self.lexical.idf, self.policy,
+                               top_dense, related=hits, similarity=self._similarity(qvec)))
         return out
+
+    def _similarity(self, qvec: np.ndarray | None):
+        """cosine(query, stored sentence vector), or None where there is no vector."""
+        if qvec is None:
+            return None
+        vectors, rows = self.stored.sentence_vectors, self._sentence_row
+
+        def similarity(doc_id: str, start: int, end: int) -> float | None:
+            row = rows.get((doc_id, start, end))
+            return None if row is None else float(vectors[row].astype(np.float32) @ qvec)
+
+        return similarity
 
     def _embed_queries(self, queries: list[str], mode: str) -> list[np.ndarray | None]:
         if mode == "bm25" or self.encoder is None or not queries:

@@ -27,13 +27,17 @@ class Settings:
     retriever: str = "hybrid"  # "hybrid", "dense" or "bm25"
     rrf_k: int = 60
     max_chunks_per_doc: int = 2  # diversification across articles
-    # answering
+    # answering (values chosen by measurement: bench/tune_answer.py, README "Answers and abstention")
     max_answer_sentences: int = 2
-    # abstain when the best passage's cosine similarity is below this (chosen by
-    # measurement: see README "Abstention threshold")
+    second_sentence_ratio: float = 0.5  # a second sentence must score half the best one
+    rerank_top: int = 6  # best lexical candidate sentences re-scored by similarity to the query
+    similarity_weight: float = 1.0
+    # abstain when the best passage's cosine similarity to the query is below this ...
     min_dense_score: float = 0.25
-    # ... or when the best sentence covers less than this share of the question's terms
+    # ... or the best sentence holds less than this idf-weighted share of the question's terms
     min_term_coverage: float = 0.15
+    # ... or no candidate sentence has at least this cosine similarity to the query
+    min_sentence_similarity: float = 0.38
     max_question_chars: int = 2000
 
 

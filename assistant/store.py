@@ -8,6 +8,8 @@ Layout of an index directory::
         vectors.faiss      # FAISS index (flat inner product, or HNSW)
         embeddings.npy     # the same vectors, kept so re-indexing never re-embeds
         chunks.jsonl       # doc_id, start, end of each vector row
+        sentences.jsonl    # doc_id, start, end of each sentence of the chunks
+        sentence_vectors.npy  # one float16 vector per sentence (pooled in its chunk)
         articles.jsonl     # the stored articles (quotes are checked against them)
 
 A build writes a new ``data-<id>`` folder, then replaces ``manifest.json`` to point at
@@ -30,9 +32,9 @@ import numpy as np
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from .types import Article, Chunk
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-_FILES = ("vectors.faiss", "embeddings.npy", "chunks.jsonl", "articles.jsonl")
+_FILES = ("vectors.faiss", "embeddings.npy", "chunks.jsonl", "sentences.jsonl", "sentence_vectors.npy", "articles.jsonl")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class StoredIndex:
     chunks: list[Chunk]
     embeddings: np.ndarray  # (n_chunks, dim) float32, L2-normalised
     faiss_index: Any
+    sentences: list[tuple[str, int, int]]  # (doc_id, start, end) of each sentence vector
+    sentence_vectors: np.ndarray  # (n_sentences, dim) float16, L2-normalised
 
 
 def article_hash(article: Article) -> str:
@@ -86,7 +90,9 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def save_index(index_dir: str | Path, manifest: dict[str, Any], articles: list[Article], chunks: list[Chunk], embeddings: np.ndarray, faiss_index) -> dict[str, Any]:
+def save_index(index_dir: str | Path, manifest: dict[str, Any], articles: list[Article], chunks: list[Chunk],
+               embeddings: np.ndarray, faiss_index, sentences: list[tuple[str, int, int]],
+               sentence_vectors: np.ndarray) -> dict[str, Any]:
     """Write a new generation and switch the manifest to it atomically. Returns the manifest."""
     import faiss
 
@@ -98,6 +104,8 @@ def save_index(index_dir: str | Path, manifest: dict[str, Any], articles: list[A
         faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
         np.save(tmp / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
         _write_jsonl(tmp / "chunks.jsonl", ([c.doc_id, c.start, c.end] for c in chunks))
+        _write_jsonl(tmp / "sentences.jsonl", (list(t) for t in sentences))
+        np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float16))
         _write_jsonl(
             tmp / "articles.jsonl",
             ({"doc_id": a.doc_id, "title": a.title, "text": a.text, "metadata": dict(a.metadata)} for a in articles),
@@ -184,6 +192,8 @@ def load_index(index_dir: str | Path, expect_model: str | None = None, verify: b
         faiss_index = faiss.read_index(str(data / "vectors.faiss"))
         embeddings = np.load(data / "embeddings.npy", allow_pickle=False)
         chunk_rows = _read_jsonl(data / "chunks.jsonl")
+        sentence_rows = [tuple(r) for r in _read_jsonl(data / "sentences.jsonl")]
+        sentence_vectors = np.load(data / "sentence_vectors.npy", allow_pickle=False)
         article_rows = _read_jsonl(data / "articles.jsonl")
     except IndexCorruptError:
         raise
@@ -195,6 +205,6 @@ def load_index(index_dir: str | Path, expect_model: str | None = None, verify: b
         r["doc_id"]: Article(r["doc_id"], r["title"], r["text"], r.get("metadata") or {}) for r in article_rows
     }
     chunks = [Chunk(d, s, e, articles[d].text[s:e]) for d, s, e in chunk_rows]
-    if len(chunks) != embeddings.shape[0] or faiss_index.ntotal != len(chunks):
+    if len(chunks) != embeddings.shape[0] or faiss_index.ntotal != len(chunks) or len(sentence_rows) != len(sentence_vectors):
         raise IndexCorruptError(f"The index in {root}/ is inconsistent (row counts differ): rebuild with {rebuild}.")
-    return StoredIndex(manifest, articles, chunks, embeddings, faiss_index)
+    return StoredIndex(manifest, articles, chunks, embeddings, faiss_index, sentence_rows, sentence_vectors)

@@ -7,7 +7,7 @@ import pytest
 from assistant.build import build_index
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from assistant.settings import Settings
-from assistant.store import load_index, read_manifest
+from assistant.store import FORMAT_VERSION, load_index, read_manifest
 
 
 def build(corpus, index, enc, **kw):
@@ -18,7 +18,7 @@ def test_build_writes_manifest_and_loads(seed_corpus, tmp_path, hash_encoder):
     r = build(seed_corpus, tmp_path / "ix", hash_encoder)
     assert (r.added, r.changed, r.removed, r.unchanged) == (2, 0, 0, 0)
     m = read_manifest(tmp_path / "ix")
-    assert m["model"] == "hash-encoder" and m["dim"] == 256 and m["format_version"] == 1
+    assert m["model"] == "hash-encoder" and m["dim"] == 256 and m["format_version"] == FORMAT_VERSION
     assert m["settings"]["chunk_tokens"] == Settings().chunk_tokens
     assert set(m["articles"]) == {"kaechon-rock-drills", "musan-mine"}
     assert all(len(a["hash"]) == 64 for a in m["articles"].values())
@@ -26,6 +26,9 @@ def test_build_writes_manifest_and_loads(seed_corpus, tmp_path, hash_encoder):
     assert len(stored.chunks) == stored.faiss_index.ntotal == r.chunks
     for c in stored.chunks:
         assert stored.articles[c.doc_id].text[c.start : c.end] == c.text
+    # one vector per distinct sentence of the chunks
+    assert len(stored.sentences) == len(set(stored.sentences)) == len(stored.sentence_vectors) > len(stored.chunks)
+    assert {d for d, _, _ in stored.sentences} == set(stored.articles)
     assert not list((tmp_path / "ix").glob("*.pkl"))
 
 
@@ -59,10 +62,9 @@ def test_incremental_add_change_remove(seed_corpus, tmp_path, hash_encoder):
     assert (r.added, r.changed, r.removed, r.unchanged) == (2, 1, 1, 0)
     (seed_corpus / "gone.md").rename(seed_corpus / "kaechon-rock-drills.txt")
     (seed_corpus / "new.txt").unlink()
-    n_before = hash_encoder.encoded
     r = build(seed_corpus, ix, hash_encoder)
     assert (r.added, r.changed, r.removed, r.unchanged) == (1, 0, 2, 1)
-    assert hash_encoder.encoded - n_before == len(kaechon_rows)  # only the re-added article
+    assert r.embedded_chunks == len(kaechon_rows)  # only the re-added article
     after = load_index(ix)
     assert set(after.articles) == {"kaechon-rock-drills", "musan-mine"}
     assert "Only this text remains" in after.articles["musan-mine"].text

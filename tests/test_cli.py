@@ -1,0 +1,111 @@
+"""The command line: bad input gives one line that says what to do, a non-zero exit
+code, no traceback, and never damages an existing index. The model is replaced by the
+HashEncoder here; tests/test_integration.py runs the real one."""
+import json
+
+import pytest
+
+import assistant.embed
+from assistant.cli import main
+from tests.conftest import HashEncoder
+
+
+@pytest.fixture(autouse=True)
+def fake_model(monkeypatch):
+    monkeypatch.setattr(assistant.embed, "load_encoder", lambda *a, **k: HashEncoder())
+    # bag-of-words cosines run lower than the real model's: scale the threshold down
+    monkeypatch.setenv("ASSISTANT_MIN_SENTENCE_SIMILARITY", "0.1")
+
+
+@pytest.fixture
+def index(seed_corpus, tmp_path):
+    ix = tmp_path / "ix"
+    assert main(["index", "--corpus", str(seed_corpus), "--index", str(ix), "--quiet", "--model", "hash-encoder"]) == 0
+    return ix
+
+
+def one_line_error(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and err[-1].startswith("error: "), err
+    assert not any("Traceback" in line for line in err)
+    return err[-1]
+
+
+def test_index_reports_counts(seed_corpus, tmp_path, capsys):
+    ix = tmp_path / "ix"
+    args = ["index", "--corpus", str(seed_corpus), "--index", str(ix), "--quiet", "--model", "hash-encoder"]
+    assert main(args) == 0
+    assert "2 added, 0 changed, 0 removed, 0 unchanged" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "0 added, 0 changed, 0 removed, 2 unchanged" in capsys.readouterr().out
+
+
+def test_ask_json(index, capsys):
+    assert main(["ask", "How many employees does Musan Mine have?", "--index", str(index), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["question"] == "How many employees does Musan Mine have?"
+    assert any("20,000" in c["quote"] and c["doc_id"] == "musan-mine" for c in out["citations"])
+
+
+def test_ask_plain_prints_numbered_quotes(index, capsys):
+    assert main(["ask", "What do its leaders earn?", "--history", "How many people work at Musan Mine?", "--index", str(index)]) == 0
+    out = capsys.readouterr().out
+    assert "[1] Musan mine" in out and "searched for:" in out
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 100_000])
+def test_bad_question(index, capsys, question):
+    assert main(["ask", question, "--index", str(index)]) == 2
+    assert "question" in one_line_error(capsys).lower()
+
+
+def test_missing_or_empty_corpus(tmp_path, capsys):
+    assert main(["index", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "ix")]) == 2
+    assert "does not exist" in one_line_error(capsys)
+    (tmp_path / "empty").mkdir()
+    assert main(["index", "--corpus", str(tmp_path / "empty"), "--index", str(tmp_path / "ix")]) == 2
+    one_line_error(capsys)
+    assert not (tmp_path / "ix" / "manifest.json").exists()
+
+
+def test_non_utf8_file_is_skipped_with_a_warning(seed_corpus, tmp_path, capsys):
+    (seed_corpus / "broken.txt").write_bytes(b"\xff\xfe\x00 not utf-8 \xc3\x28")
+    assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "broken.txt" in captured.err and "warning" in captured.err
+    assert "2 added" in captured.out
+
+
+def test_missing_partial_and_corrupt_index(index, tmp_path, capsys):
+    assert main(["ask", "anything", "--index", str(tmp_path / "none")]) == 2
+    assert "assistant index" in one_line_error(capsys)
+    manifest = json.loads((index / "manifest.json").read_text())
+    vectors = index / manifest["data_dir"] / "vectors.faiss"
+    good = vectors.read_bytes()
+    vectors.write_bytes(good[: len(good) // 2])  # a partial file
+    assert main(["ask", "anything", "--index", str(index)]) == 2
+    assert "rebuild" in one_line_error(capsys)
+    vectors.write_bytes(good)
+    assert main(["ask", "How many people work at Musan Mine?", "--index", str(index)]) == 0
+
+
+def test_failed_rebuild_keeps_the_index(index, seed_corpus, capsys, monkeypatch):
+    before = (index / "manifest.json").read_text()
+    (seed_corpus / "musan-mine.txt").write_text("changed", encoding="utf-8")
+
+    def broken(*a, **k):
+        from assistant.errors import ModelError
+
+        raise ModelError("Could not load the embedding model 'x': pass a local model directory.")
+
+    monkeypatch.setattr(assistant.embed, "load_encoder", broken)
+    assert main(["index", "--corpus", str(seed_corpus), "--index", str(index), "--quiet"]) == 2
+    assert "model" in one_line_error(capsys)
+    assert (index / "manifest.json").read_text() == before
+
+
+def test_unknown_model_name_fails_fast_with_advice(seed_corpus, tmp_path, capsys, monkeypatch):
+    monkeypatch.undo()  # the real loader, offline: an unknown name must not hang on the network
+    assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"), "--model", "no-such/model-xyz", "--quiet"]) == 2
+    line = one_line_error(capsys)
+    assert "no-such/model-xyz" in line and "--model" in line
