@@ -27,7 +27,7 @@ class AnswerPolicy:
 
     max_sentences: int = 2
     second_sentence_ratio: float = 0.5
-    rerank_top: int = 6
+    rerank_top: int = 40
     similarity_weight: float = 1.0
     min_dense_score: float = 0.25
     min_term_coverage: float = 0.15

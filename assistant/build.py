@@ -8,7 +8,6 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 

@@ -30,7 +30,7 @@ class Settings:
     # answering (values chosen by measurement: bench/tune_answer.py, README "Answers and abstention")
     max_answer_sentences: int = 2
     second_sentence_ratio: float = 0.5  # a second sentence must score half the best one
-    rerank_top: int = 6  # best lexical candidate sentences re-scored by similarity to the query
+    rerank_top: int = 40  # candidate sentences (best lexical first) re-scored by similarity to the query
     similarity_weight: float = 1.0
     # abstain when the best passage's cosine similarity to the query is below this ...
     min_dense_score: float = 0.25

@@ -11,7 +11,6 @@ assistant/settings.py and the README explains them."""
 from __future__ import annotations
 
 import argparse
-import glob
 import itertools
 import json
 import sys

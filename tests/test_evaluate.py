@@ -9,17 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant import evaluate
+from assistant import evalsets, evaluate
 from assistant.errors import AssistantError, EvalFileError, QuestionError
+from assistant.evalsets import EvalQuestion, load_eval_file, parse_jsonl
 from assistant.evaluate import (
-    EvalQuestion,
     add_eval_arguments,
     check_floors,
     eval_command,
     format_table,
-    load_eval_file,
     parse_fail_under,
-    parse_jsonl,
     run_eval,
 )
 from assistant.metrics import SUMMARY_KEYS
@@ -281,7 +279,7 @@ def test_eval_command_squad_builds_a_cached_index_and_reuses_it(tmp_path, hash_e
     args = parse_args(str(DATA / "tiny_squad_v2.json"), "--out", "r.json")
     assert eval_command(args, encoder=hash_encoder, progress=False, out=io.StringIO()) == 0
     dirs = list((tmp_path / ".cache" / "eval-index").iterdir())
-    assert len(dirs) == 1 and dirs[0].name.startswith(evaluate.file_sha256(DATA / "tiny_squad_v2.json")[:16])
+    assert len(dirs) == 1 and dirs[0].name.startswith(evalsets.file_sha256(DATA / "tiny_squad_v2.json")[:16])
     assert "hash-encoder" in dirs[0].name
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["summary"]["n"] == 4
