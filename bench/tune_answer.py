@@ -88,7 +88,7 @@ def main(argv=None):
     (ROOT / "artifacts").mkdir(exist_ok=True)
     (ROOT / "artifacts" / "tune-rows.json").write_text(json.dumps(sets))
     print("weight min_dense min_cov min_sim | seed recall/false-abst/abst-acc | near-miss abst-acc | xquad recall/false-abst")
-    for w, d, c, s in itertools.product([0.0, 0.25, 0.5, 1.0], [0.25], [0.1, 0.15], [0.0, 0.35, 0.4, 0.45, 0.5]):
+    for w, d, c, s in itertools.product([0.0, 0.5, 1.0], [0.25], [0.1, 0.15], [0.0, 0.35, 0.38, 0.4, 0.45, 0.5]):
         a, n, x = (replay(sets[k], w, d, c, s) for k in ("seed", "near-miss", "xquad"))
         print(f"{w:5} {d:5} {c:5} {s:5} | {a['answer_recall']} / {a['false_abstention_rate']} / {a['abstention_accuracy']}"
               f" | {n['abstention_accuracy']} | {x['answer_recall']} / {x['false_abstention_rate']}")
