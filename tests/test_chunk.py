@@ -1,4 +1,6 @@
 """Chunk stage: offsets, budgets, overlap, boilerplate, and the model-token limit."""
+import pytest
+
 from assistant.chunk import ChunkLimits, chunk_article, embed_text, tiktoken_encoding
 from assistant.text import content_spans, split_sentences
 from assistant.types import Article
@@ -68,6 +70,7 @@ def test_model_limit_forces_further_splits():
     assert all(c.text == text[c.start : c.end] for c in chunks)
 
 
+@pytest.mark.model
 def test_real_model_never_truncates(seed_corpus, real_encoder):
     """With the real tokenizer: no chunk is longer than the model accepts, even when
     the tiktoken budget is set far above it."""

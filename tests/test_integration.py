@@ -8,6 +8,8 @@ from assistant.cli import main
 from assistant.engine import Assistant
 from assistant.settings import Settings
 
+pytestmark = pytest.mark.model
+
 
 @pytest.fixture(scope="module")
 def seed_index(tmp_path_factory, real_encoder):
