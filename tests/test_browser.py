@@ -139,6 +139,7 @@ def test_clear_and_settings(page):
     page.wait_for_function("document.querySelectorAll('#chat .turn').length === 0")
     page.locator("#settings").get_by_text("Settings").first.click()
     boxes = page.locator("#docs").get_by_role("checkbox")
+    boxes.nth(1).wait_for(state="visible", timeout=15_000)  # the accordion renders its content on opening
     assert boxes.count() == 2
     for i in range(boxes.count()):
         boxes.nth(i).uncheck()
