@@ -27,9 +27,10 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     args = _parser(environ).parse_args(argv)
-    for key, value in (("TOKENIZERS_PARALLELISM", "false"), ("TRANSFORMERS_VERBOSITY", "error"),
-                       ("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("GRADIO_ANALYTICS_ENABLED", "False")):
-        os.environ.setdefault(key, value)
+    from assistant.cli import quiet_libraries
+
+    quiet_libraries()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     handler = logging.StreamHandler()
     handler.setLevel(logging.WARNING)  # some libraries set their own loggers to DEBUG on import
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])

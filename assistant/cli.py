@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .errors import AssistantError
 
     args = _parser().parse_args(argv)
-    _quiet_libraries()
+    quiet_libraries()
     try:
         return {"index": _index, "ask": _ask, "eval": _eval}[args.command](args)
     except AssistantError as e:
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _quiet_libraries() -> None:
+def quiet_libraries() -> None:
     """Keep library chatter (model-loading bars, tokenizer warnings) off the terminal.
     Runs at the edge only, never at import time."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

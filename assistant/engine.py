@@ -8,6 +8,7 @@ from typing import Collection, Sequence
 import numpy as np
 
 from .answer import AnswerPolicy, compose
+from .chunk import embed_text
 from . import embed
 from .embed import Encoder
 from .errors import AssistantError, IndexMismatchError, QuestionError
@@ -141,8 +142,6 @@ def check_question(question: str, settings: Settings) -> str:
 
 
 def _embed_text(stored: StoredIndex, chunk) -> str:
-    from .chunk import embed_text
-
     return embed_text(stored.articles[chunk.doc_id].title, chunk.text)
 
 

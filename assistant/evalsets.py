@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .errors import AssistantError, EvalFileError
+from .load import jsonl_objects
 
 JSONL_FORMAT = '{"id": "q1", "question": "...", "answers": ["..."], "gold_doc_ids": ["..."], "history": []}'
 
@@ -108,16 +109,10 @@ def parse_jsonl(text: str, name: str = "<eval file>") -> tuple[EvalQuestion, ...
     """Parse JSONL eval questions; blank lines are ignored."""
     questions: list[EvalQuestion] = []
     seen: dict[str, int] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for lineno, obj, problem in jsonl_objects(text):
         where = f"{name} line {lineno}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise EvalFileError(f"{where}: invalid JSON ({e.msg} at column {e.colno}); each line must be one object like {JSONL_FORMAT}") from e
-        if not isinstance(obj, dict):
-            raise EvalFileError(f"{where}: expected a JSON object like {JSONL_FORMAT}")
+        if problem:
+            raise EvalFileError(f"{where}: {problem}; each line must be one object like {JSONL_FORMAT}")
         qid = obj.get("id")
         if not isinstance(qid, str) or not qid.strip():
             raise EvalFileError(f'{where}: "id" must be a non-empty string (got {_shown(qid)})')

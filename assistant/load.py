@@ -173,6 +173,20 @@ def _from_html(raw: str, doc_id: str, shown: str, warnings: list[str]) -> Articl
     return Article(doc_id=doc_id, title=metadata.get("title") or derive_title(doc_id), text=text, metadata=metadata)
 
 
+def jsonl_objects(text: str):
+    """``(line number, object, problem)`` for each non-blank line of a JSONL text; ``problem``
+    is None for a JSON object, else what is wrong with the line (the caller warns or raises)."""
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield lineno, None, f"invalid JSON ({e.msg} at column {e.colno})"
+            continue
+        yield lineno, obj, None if isinstance(obj, dict) else "expected a JSON object"
+
+
 def _load_beir(path: Path, warnings: list[str]) -> list[Article]:
     """BEIR ``corpus.jsonl``: one ``{"_id"|"id", "title", "text", ...}`` object per line."""
     raw = _read_utf8(path, path.name, warnings)
@@ -180,17 +194,10 @@ def _load_beir(path: Path, warnings: list[str]) -> list[Article]:
         return []
     articles: list[Article] = []
     seen: set[str] = set()
-    for lineno, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for lineno, obj, problem in jsonl_objects(raw):
         where = f"{path.name} line {lineno}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            warnings.append(f"skipped {where}: invalid JSON ({e.msg})")
-            continue
-        if not isinstance(obj, dict):
-            warnings.append(f"skipped {where}: expected a JSON object")
+        if problem:
+            warnings.append(f"skipped {where}: {problem}")
             continue
         doc_id = obj.get("_id", obj.get("id"))
         text = obj.get("text")

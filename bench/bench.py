@@ -46,7 +46,9 @@ def main(argv=None) -> int:
     p.add_argument("--questions", type=int, default=300)
     p.add_argument("--out", default=str(ROOT / "artifacts" / "bench.json"))
     args = p.parse_args(argv)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from assistant.cli import quiet_libraries
+
+    quiet_libraries()
 
     import numpy as np
 
