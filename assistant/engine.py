@@ -88,7 +88,7 @@ class Assistant:
         for question, history in items:
             try:
                 q = self.check_question(question)
-                hist = [h for h in (history or []) if isinstance(h, str)]
+                hist = bound_history(history, self.settings)
                 prepared.append((q, rewrite_query(q, hist), hist))
             except AssistantError as e:
                 if raise_errors:
@@ -139,6 +139,18 @@ def check_question(question: str, settings: Settings) -> str:
             f"{settings.max_question_chars:,}. Ask a shorter question."
         )
     return question.strip()
+
+
+def bound_history(history: Sequence[str] | None, settings: Settings) -> list[str]:
+    """The turns a follow-up may lean on, bounded: the latest ``max_history_turns`` text
+    turns, each cut to ``max_question_chars`` (an earlier question was never longer).
+    A huge history therefore costs no more than a short one."""
+    if not history:
+        return []
+    if isinstance(history, str):
+        history = [history]
+    latest = history[-settings.max_history_turns:] if isinstance(history, Sequence) else list(history)[-settings.max_history_turns:]
+    return [h[: settings.max_question_chars] for h in latest if isinstance(h, str)]
 
 
 def _embed_text(stored: StoredIndex, chunk) -> str:

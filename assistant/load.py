@@ -68,15 +68,27 @@ def load_corpus(path: str | Path) -> LoadResult:
 def _load_folder(root: Path, warnings: list[str]) -> list[Article]:
     files: list[tuple[str, Path]] = []
     ignored: list[str] = []
+    real_root = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        kept = []
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                continue
+            full = Path(dirpath, d)
+            if full.is_symlink():  # never walked: it may point outside the corpus or loop
+                rel = full.relative_to(root).as_posix()
+                where = "outside the corpus" if not _inside(full, real_root) else "elsewhere in the corpus"
+                warnings.append(f"skipped folder link {rel}: it points {where} (copy the articles into {root} instead)")
+                continue
+            kept.append(d)
+        dirnames[:] = kept
         for name in sorted(filenames):
             if name.startswith("."):
                 continue
             full = Path(dirpath, name)
             rel = full.relative_to(root).as_posix()
             if full.suffix.lower() in FOLDER_SUFFIXES:
-                files.append((rel, full))
+                files.append((rel, full))  # a link is followed only if it stays inside (see _read_utf8)
             else:
                 ignored.append(rel)
     files.sort(key=lambda f: f[0])
@@ -92,17 +104,31 @@ def _load_folder(root: Path, warnings: list[str]) -> list[Article]:
         if doc_id in seen:
             warnings.append(f"skipped {rel}: same document id {doc_id!r} as {seen[doc_id]} (rename one of them)")
             continue
-        article = _load_file(full, doc_id, rel, warnings)
+        article = _load_file(full, doc_id, rel, warnings, real_root)
         if article:
             seen[doc_id] = rel
             articles.append(article)
     return articles
 
 
-def _read_utf8(path: Path, shown: str, warnings: list[str]) -> str | None:
-    """The file's text without newline translation (a UTF-8 BOM is dropped), or None."""
+def _inside(path: Path, real_root: Path) -> bool:
+    """True when ``path``, with every link resolved, is a regular file or folder under ``real_root``."""
     try:
-        data = path.read_bytes()
+        return path.resolve(strict=True).is_relative_to(real_root)
+    except (OSError, RuntimeError):  # dangling link or a link loop
+        return False
+
+
+def _read_utf8(path: Path, shown: str, warnings: list[str], root: Path | None = None) -> str | None:
+    """The file's text without newline translation (a UTF-8 BOM is dropped), or None.
+    With ``root`` (a resolved folder), the file actually opened must lie under it: checked
+    on the open file itself, so a link swapped in after the walk is refused too."""
+    try:
+        with open(path, "rb") as f:
+            if root is not None and not _opened_inside(f.fileno(), path, root):
+                warnings.append(f"skipped {shown}: it is a link to a file outside the corpus (copy the file into {root} instead)")
+                return None
+            data = f.read()
     except OSError as e:
         warnings.append(f"skipped {shown}: cannot read it ({e.strerror or e}); check its permissions")
         return None
@@ -113,8 +139,17 @@ def _read_utf8(path: Path, shown: str, warnings: list[str]) -> str | None:
         return None
 
 
-def _load_file(path: Path, doc_id: str, shown: str, warnings: list[str]) -> Article | None:
-    raw = _read_utf8(path, shown, warnings)
+def _opened_inside(fd: int, path: Path, root: Path) -> bool:
+    proc = f"/proc/self/fd/{fd}"
+    try:
+        real = Path(os.readlink(proc)) if os.path.exists(proc) else path.resolve(strict=True)
+    except OSError:
+        return False
+    return real.is_relative_to(root)
+
+
+def _load_file(path: Path, doc_id: str, shown: str, warnings: list[str], root: Path | None = None) -> Article | None:
+    raw = _read_utf8(path, shown, warnings, root)
     if raw is None:
         return None
     if path.suffix.lower() in HTML_SUFFIXES:

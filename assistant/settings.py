@@ -38,7 +38,8 @@ class Settings:
     min_term_coverage: float = 0.15
     # ... or no candidate sentence has at least this cosine similarity to the query
     min_sentence_similarity: float = 0.38
-    max_question_chars: int = 2000
+    max_question_chars: int = 2000  # also the most characters used of each history turn
+    max_history_turns: int = 8  # earlier turns a follow-up may use (the latest ones)
 
 
 INDEX_TYPES = ("flat", "hnsw")

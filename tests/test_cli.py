@@ -109,3 +109,17 @@ def test_unknown_model_name_fails_fast_with_advice(seed_corpus, tmp_path, capsys
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"), "--model", "no-such/model-xyz", "--quiet"]) == 2
     line = one_line_error(capsys)
     assert "no-such/model-xyz" in line and "--model" in line
+
+
+def test_linked_system_file_is_never_indexed_or_quoted(seed_corpus, tmp_path, capsys):
+    (seed_corpus / "passwd.txt").symlink_to("/etc/passwd")
+    ix = tmp_path / "ix"
+    assert main(["index", "--corpus", str(seed_corpus), "--index", str(ix), "--quiet", "--model", "hash-encoder"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: skipped passwd.txt: it is a link to a file outside the corpus" in captured.err
+    assert "2 added" in captured.out
+    assert main(["ask", "What is the login shell of the root user?", "--index", str(ix), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "root:" not in out and "/bin/" not in out
+    manifest = json.loads((ix / "manifest.json").read_text())
+    assert set(manifest["articles"]) == {"kaechon-rock-drills", "musan-mine"}

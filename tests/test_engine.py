@@ -98,3 +98,31 @@ def test_diversify_caps_chunks_per_document():
     docs = ["a", "a", "a", "b", "c"]
     assert diversify(order, docs, 5, 2) == [1, 2, 4, 5, 3]
     assert diversify(order, docs, 3, 1) == [1, 4, 5]
+
+
+def test_huge_history_is_bounded(assistant, monkeypatch):
+    """A 10 MB history turn (and thousands of turns) is cut before the follow-up rewrite,
+    so the query searched and echoed back stays short."""
+    import assistant.engine as engine
+
+    seen = []
+    real = engine.rewrite_query
+    monkeypatch.setattr(engine, "rewrite_query", lambda q, h: seen.append(list(h)) or real(q, h))
+    s = assistant.settings
+    huge = "How many people work at Musan Mine? " + "Musan Mine " * 1_000_000  # ~11 MB
+    answer = assistant.ask("And what do its leaders earn?", history=["Kaechon?"] * 5000 + [huge])
+    assert len(seen[-1]) == s.max_history_turns
+    assert all(len(h) <= s.max_question_chars for h in seen[-1])
+    assert seen[-1][-1] == huge[: s.max_question_chars]
+    assert len(answer.query) <= len("And what do its leaders earn?") + s.max_history_turns * (s.max_question_chars + 3)
+    assert "Musan Mine" in answer.query
+
+
+def test_history_turns_that_are_not_text_are_ignored():
+    from assistant.engine import bound_history
+
+    s = Settings(max_history_turns=2, max_question_chars=5)
+    assert bound_history(None, s) == []
+    assert bound_history("a single turn", s) == ["a sin"]
+    assert bound_history(["one", 2, "three", "four"], s) == ["three", "four"]
+    assert bound_history(iter(["a", "b", "c"]), s) == ["b", "c"]

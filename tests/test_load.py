@@ -252,3 +252,67 @@ def test_errors_are_one_line(tmp_path):
 ])
 def test_derive_title(doc_id, title):
     assert derive_title(doc_id) == title
+
+
+# --- links never leave the corpus ------------------------------------------------------
+
+def test_file_link_outside_the_corpus_is_skipped_with_a_warning_naming_it(tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "story.txt").write_text("The mine employs 3,000 people.\n", encoding="utf-8")
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+    (corpus / "secret.txt").symlink_to(outside)
+    result = load_corpus(corpus)
+    assert [a.doc_id for a in result.articles] == ["story"]
+    assert all("root:x" not in a.text for a in result.articles)
+    for name in ("passwd.txt", "secret.txt"):
+        assert any(name in w and "outside the corpus" in w for w in result.warnings), result.warnings
+
+
+def test_folder_link_is_not_walked_and_is_named(tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "leak.txt").write_text("Private notes that must not be indexed.\n", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    (corpus / "real").mkdir(parents=True)
+    (corpus / "real" / "story.txt").write_text("The mine employs 3,000 people.\n", encoding="utf-8")
+    (corpus / "linked").symlink_to(outside, target_is_directory=True)
+    (corpus / "loop").symlink_to(corpus, target_is_directory=True)
+    result = load_corpus(corpus)
+    assert [a.doc_id for a in result.articles] == ["real/story"]
+    assert any("linked" in w and "outside the corpus" in w for w in result.warnings), result.warnings
+    assert any("loop" in w for w in result.warnings), result.warnings
+
+
+def test_link_inside_the_corpus_is_followed(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "archive").mkdir(parents=True)
+    (corpus / "archive" / "story.txt").write_text("The mine employs 3,000 people.\n", encoding="utf-8")
+    (corpus / "latest.txt").symlink_to(corpus / "archive" / "story.txt")
+    result = load_corpus(corpus)
+    assert [a.doc_id for a in result.articles] == ["archive/story", "latest"]
+    assert result.warnings == []
+
+
+def test_link_swapped_in_after_the_walk_is_refused(tmp_path, monkeypatch):
+    """The check is made on the file actually opened, not on the name seen by the walk."""
+    import assistant.load as load
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The mine employs 3,000 people.\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("Harmless.\n", encoding="utf-8")
+    real_load_file = load._load_file
+
+    def swap_then_load(path, *args, **kwargs):
+        if path.name == "b.txt":
+            path.unlink()
+            path.symlink_to("/etc/passwd")
+        return real_load_file(path, *args, **kwargs)
+
+    monkeypatch.setattr(load, "_load_file", swap_then_load)
+    result = load.load_corpus(corpus)
+    assert [a.doc_id for a in result.articles] == ["a"]
+    assert any("b.txt" in w and "outside the corpus" in w for w in result.warnings)
