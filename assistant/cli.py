@@ -104,14 +104,32 @@ def _ask(args) -> int:
     if answer.citations:
         print()
         for c in answer.citations:
-            print(f"[{c.n}] {c.title} ({c.doc_id}, characters {c.start}-{c.end})")
+            print(f"[{c.n}] {citation_line(c)} ({c.doc_id}, characters {c.start}-{c.end})")
             print(f"    “{c.quote}”")
+            if c.url:
+                print(f"    {c.url}")
+            if c.also_reported_by:
+                print("    also reported by: " + "; ".join(_report_line(r) for r in c.also_reported_by))
     elif answer.hits:
         print("\nRelated passages:")
         for h in answer.hits[:3]:
             snippet = " ".join(h.chunk.text.split())
             print(f"- {h.title}: {snippet[:160]}…")
     return 0
+
+
+def citation_line(c) -> str:
+    """``Title — Source, 2021-03-25, by Author`` (unknown parts left out), plus
+    ``[earlier report (DATE)]`` for an older report of a revised figure."""
+    meta = ", ".join(p for p in (c.source, c.date, f"by {c.author}" if c.author else None) if p)
+    line = f"{c.title} — {meta}" if meta else c.title
+    if c.earlier_report:
+        line += f" [earlier report ({c.date})]"
+    return line
+
+
+def _report_line(r) -> str:
+    return ", ".join(p for p in (r.source or r.title, r.date) if p)
 
 
 def _eval(args) -> int:

@@ -14,6 +14,7 @@ from .embed import Encoder
 from .errors import AssistantError, IndexMismatchError, QuestionError
 from .lexical import LexicalIndex
 from .retrieve import Retriever
+from . import recency
 from .rewrite import rewrite_query
 from .settings import Settings
 from .store import StoredIndex, load_index
@@ -29,6 +30,8 @@ class Assistant:
         self.retriever = Retriever(stored, self.lexical, settings.rrf_k, settings.max_chunks_per_doc)
         self.policy = AnswerPolicy.from_settings(settings)
         self._sentence_row = {(d, a, b): i for i, (d, a, b) in enumerate(stored.sentences)}
+        # representative doc_id -> the near-duplicate copies collapsed into it at index time
+        self.copies: dict[str, list[str]] = dict(stored.manifest.get("duplicates") or {})
 
     @classmethod
     def open(cls, index_dir: str | Path, settings: Settings | None = None, encoder: Encoder | None = None) -> "Assistant":
@@ -105,8 +108,9 @@ class Assistant:
             qvec = next(vecs)
             hits = self.retriever.search(query, qvec, k, mode, self.settings.candidates, doc_ids)
             top_dense = _top_dense(hits, qvec, self.retriever, doc_ids)
-            out.append(compose(question, query, hits[:k], self.articles, self.lexical.idf, self.policy,
-                               top_dense, related=hits, similarity=self._similarity(qvec)))
+            answer = compose(question, query, hits[:k], self.articles, self.lexical.idf, self.policy,
+                             top_dense, related=hits, similarity=self._similarity(qvec))
+            out.append(recency.annotate(answer, self.articles, self.copies))
         return out
 
     def _similarity(self, qvec: np.ndarray | None):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CorpusError
+from .newsmeta import normalize_metadata
 from .types import Article
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
@@ -185,13 +186,7 @@ def _split_front_matter(raw: str, shown: str, warnings: list[str]) -> tuple[dict
         return {}, raw
     if not isinstance(data, dict):  # e.g. Markdown rules around a paragraph: not front matter
         return {}, raw
-    return {str(k): _as_text(v) for k, v in data.items() if v is not None}, body
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+    return normalize_metadata({str(k): v for k, v in data.items() if v is not None}), body
 
 
 def _from_html(raw: str, doc_id: str, shown: str, warnings: list[str]) -> Article | None:
@@ -203,8 +198,8 @@ def _from_html(raw: str, doc_id: str, shown: str, warnings: list[str]) -> Articl
     if not text.strip():
         warnings.append(f"skipped {shown}: no article text found in the HTML (save the article as .txt instead)")
         return None
-    metadata = {k: str(v) for k in ("title", "date", "author", "url", "sitename")
-                if (v := getattr(doc, k, None))}
+    metadata = normalize_metadata({k: str(v) for k in ("title", "date", "author", "url", "sitename")
+                                   if (v := getattr(doc, k, None))})
     return Article(doc_id=doc_id, title=metadata.get("title") or derive_title(doc_id), text=text, metadata=metadata)
 
 
@@ -247,7 +242,8 @@ def _load_beir(path: Path, warnings: list[str]) -> list[Article]:
             warnings.append(f"skipped {where}: empty text for id {doc_id!r}")
             continue
         seen.add(doc_id)
-        metadata = {k: _as_text(obj[k]) for k in ("url", "publish_date") if obj.get(k) not in (None, "")}
+        metadata = normalize_metadata({k: v for k, v in obj.items()
+                                       if k not in ("_id", "id", "title", "text") and v not in (None, "")})
         title = obj.get("title") if isinstance(obj.get("title"), str) else ""
         articles.append(Article(doc_id=doc_id, title=title.strip() or derive_title(doc_id), text=text, metadata=metadata))
     return articles

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Mapping, Sequence
 
+from .newsmeta import safe_url
 from .types import Answer, Article, Citation, Hit
 
 CONTEXT_CHARS = 260  # characters of surrounding passage shown on each side of a quote
@@ -80,7 +81,7 @@ def render_source_card(citation: Citation, article: Article | None, turn_id: str
     c = citation
     head = (
         f'<div class="src-head"><span class="src-n">[{c.n}]</span> '
-        f'<span class="src-title">{escape(c.title)}</span></div>'
+        f'<span class="src-title">{escape(c.title)}</span>{render_byline(c)}</div>'
     )
     text = article.text if article is not None else ""
     if article is None or text[c.start : c.end] != c.quote:
@@ -99,7 +100,41 @@ def render_source_card(citation: Citation, article: Article | None, turn_id: str
             '<details class="whole"><summary>Open the whole article</summary>'
             f'<div class="article-text">{highlight(text, c.start, c.end)}</div></details>'
         )
-    return f'<div class="src-card" id="src-{turn_id}-{c.n}">{head}{body}{whole}</div>'
+    also = render_also(c)
+    cls = "src-card earlier" if c.earlier_report else "src-card"
+    return f'<div class="{cls}" id="src-{turn_id}-{c.n}">{head}{body}{also}{whole}</div>'
+
+
+def render_byline(c: Citation) -> str:
+    """Source, date and author beside the title; the URL as a link (http(s) only);
+    "earlier report (DATE)" for an older report of a figure a newer article revises."""
+    parts = []
+    if c.source:
+        parts.append(f'<span class="src-source">{escape(c.source)}</span>')
+    if c.date:
+        parts.append(f'<time class="src-date" datetime="{escape(c.date, quote=True)}">{escape(c.date)}</time>')
+    if c.author:
+        parts.append(f'<span class="src-author">by {escape(c.author)}</span>')
+    url = safe_url(c.url)
+    if url:
+        parts.append(f'<a class="src-url" href="{escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">link</a>')
+    out = f' <span class="src-meta">{" · ".join(parts)}</span>' if parts else ""
+    if c.earlier_report:
+        out += f' <span class="earlier-tag">earlier report ({escape(c.date or "undated")})</span>'
+    return out
+
+
+def render_also(c: Citation) -> str:
+    """The collapsed copies of this article: "Also reported by …"."""
+    if not c.also_reported_by:
+        return ""
+    items = []
+    for r in c.also_reported_by:
+        label = escape(", ".join(p for p in (r.source or r.title, r.date) if p))
+        url = safe_url(r.url)
+        items.append(f'<a href="{escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{label}</a>'
+                     if url else f"<span>{label}</span>")
+    return f'<div class="also">Also reported by {"; ".join(items)}</div>'
 
 
 def render_related(hits: Sequence[Hit], limit: int = 3) -> str:

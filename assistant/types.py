@@ -50,6 +50,15 @@ class Citation:
     start: int
     end: int
     score: float
+    # news metadata of the article (None where unknown); date is ISO 8601
+    date: str | None = None
+    source: str | None = None
+    author: str | None = None
+    url: str | None = None
+    # an older report of a figure a newer cited article revises (shown "earlier report (DATE)")
+    earlier_report: bool = False
+    # near-duplicate copies collapsed into this article at index time
+    also_reported_by: tuple["Report", ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,7 +69,45 @@ class Citation:
             "start": self.start,
             "end": self.end,
             "score": round(float(self.score), 4),
+            "date": self.date,
+            "source": self.source,
+            "author": self.author,
+            "url": self.url,
+            "earlier_report": self.earlier_report,
+            "also_reported_by": [r.to_dict() for r in self.also_reported_by],
         }
+
+
+@dataclass(frozen=True)
+class Report:
+    """Another article carrying the same story (a syndicated or near-duplicate copy)."""
+
+    doc_id: str
+    title: str
+    date: str | None = None
+    source: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"doc_id": self.doc_id, "title": self.title, "date": self.date, "source": self.source, "url": self.url}
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """The publication dates searched (inclusive; None = open), the words they came from
+    (or "--since/--until", "settings") and ``latest`` when newer reports go first."""
+
+    start: str | None = None
+    end: str | None = None
+    expression: str = ""
+    latest: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "expression": self.expression, "latest": self.latest}
+
+    @property
+    def filters(self) -> bool:
+        return self.start is not None or self.end is not None
 
 
 @dataclass(frozen=True)
@@ -75,6 +122,10 @@ class Answer:
     abstained: bool
     citations: tuple[Citation, ...] = ()
     hits: tuple[Hit, ...] = ()
+    as_of: str | None = None  # the date "now" meant (ISO)
+    time_range: TimeRange | None = None  # publication dates searched, when the question or settings limit them
+    searched_articles: int | None = None  # articles searched (after filters and collapsed copies)
+    total_articles: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape printed by ``assistant ask --json`` and returned by the web API."""
@@ -83,6 +134,10 @@ class Answer:
             "query": self.query,
             "answer": self.text,
             "abstained": self.abstained,
+            "as_of": self.as_of,
+            "time_range": self.time_range.to_dict() if self.time_range else None,
+            "searched_articles": self.searched_articles,
+            "total_articles": self.total_articles,
             "citations": [c.to_dict() for c in self.citations],
         }
 

@@ -37,10 +37,16 @@ CSS = """
 .answer-text { font-size: 16px; }
 a.cite { font-weight: 600; text-decoration: none; color: var(--color-accent, #4f46e5); padding: 0 1px; }
 a.cite:hover { text-decoration: underline; }
-.query { margin-top: 4px; font-size: 12px; color: var(--body-text-color-subdued, #6b7280); }
+.query, .range { margin-top: 4px; font-size: 13px; color: var(--body-text-color, #1f2937); }
 .sources { margin-top: 10px; }
-.sources-head, .related-head { font-size: 12px; font-weight: 600; 
-  color: var(--body-text-color-subdued, #6b7280); margin-bottom: 4px; }
+.sources-head, .related-head { font-size: 13px; font-weight: 700; letter-spacing: .02em;
+  color: var(--body-text-color, #1f2937); margin-bottom: 4px; }
+.src-meta { font-weight: 400; font-size: 13px; color: var(--body-text-color, #374151); }
+.src-url { color: var(--link-text-color, #1d4ed8); }
+.earlier-tag { display: inline-block; font-size: 12px; font-weight: 600; padding: 0 6px; border-radius: 8px;
+  background: #fef3c7; color: #78350f; }
+.src-card.earlier { border-left-color: #b45309; }
+.also { margin-top: 4px; font-size: 13px; color: var(--body-text-color, #374151); }
 .src-card { border-left: 3px solid var(--color-accent, #4f46e5); background: var(--background-fill-primary, #fff);
   border-radius: 6px; padding: 8px 10px; margin: 6px 0; transition: box-shadow .3s; scroll-margin: 12px; }
 .src-card.flash, .src-card:target { box-shadow: 0 0 0 3px var(--color-accent-soft, #c7d2fe); }

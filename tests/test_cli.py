@@ -45,12 +45,17 @@ def test_ask_json(index, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["question"] == "How many employees does Musan Mine have?"
     assert any("20,000" in c["quote"] and c["doc_id"] == "musan-mine" for c in out["citations"])
+    musan = next(c for c in out["citations"] if c["doc_id"] == "musan-mine")
+    assert (musan["date"], musan["source"], musan["author"]) == ("2020-03", "Daily NK", None)
+    assert musan["url"] == "https://www.dailynk.com/english/musan-mine-operating-less-than-half-full-capacity/"
+    assert set(musan) >= {"date", "source", "author", "url", "earlier_report", "also_reported_by"}
 
 
 def test_ask_plain_prints_numbered_quotes(index, capsys):
     assert main(["ask", "What do its leaders earn?", "--history", "How many people work at Musan Mine?", "--index", str(index)]) == 0
     out = capsys.readouterr().out
-    assert "[1] Musan mine" in out and "searched for:" in out
+    assert "[1] Musan Mine operating at less than half full capacity — Daily NK, 2020-03" in out and "searched for:" in out
+    assert "https://www.dailynk.com/english/musan-mine" in out
 
 
 @pytest.mark.parametrize("question", ["", "   ", "x" * 100_000])

@@ -32,9 +32,17 @@ def test_seed_corpus_is_loaded_verbatim():
     assert set(docs) == {"kaechon-rock-drills", "musan-mine"}
     assert result.warnings == []
     for doc_id, article in docs.items():
-        assert article.text == (SEED / f"{doc_id}.txt").read_bytes().decode("utf-8")
+        raw = (SEED / f"{doc_id}.txt").read_bytes().decode("utf-8")
+        # the stored text is the file's exact tail after the front matter block
+        closing = raw.index("\n---\n", 3) + len("\n---\n")
+        assert raw.startswith("---\n") and article.text == raw[closing:]
     assert docs["kaechon-rock-drills"].title == "Kaechon rock drills"
-    assert docs["musan-mine"].title == "Musan mine"
+    assert docs["musan-mine"].title == "Musan Mine operating at less than half full capacity"
+    for article in docs.values():
+        assert article.metadata["source"] == "Daily NK" and article.metadata["url"].startswith("https://www.dailynk.com/")
+    assert docs["kaechon-rock-drills"].metadata["date"] == "2021-03"
+    assert docs["kaechon-rock-drills"].metadata["author"] == "Mun Dong Hui"
+    assert docs["musan-mine"].metadata["date"] == "2020-03"
 
 
 def test_folder_order_is_sorted_and_accepts_str_path():
@@ -172,7 +180,7 @@ def test_beir_jsonl():
     docs = by_id(result)
     assert list(docs) == ["doc-1", "kaechon_rock_drills", "42"]
     assert docs["doc-1"].title == "Musan Mine slows down"
-    assert docs["doc-1"].metadata == {"url": "https://example.org/musan", "publish_date": "2021-04-01"}
+    assert docs["doc-1"].metadata == {"url": "https://example.org/musan", "publish_date": "2021-04-01", "date": "2021-04-01"}
     assert docs["kaechon_rock_drills"].title == "Kaechon rock drills"
     assert docs["42"].title == "42"
     assert docs["kaechon_rock_drills"].text == "Rock drills made in Kaechon break down quickly."

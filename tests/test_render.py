@@ -111,3 +111,32 @@ def test_conversation_escapes_questions_and_shortens_long_ones():
     assert html.count('class="turn"') == 3 and "(empty question)" in html
     assert render_question("a\nb") == '<div class="user">a\nb</div>'
     assert "Ask a question" in render_conversation([], {})
+
+
+def test_card_shows_date_source_author_and_http_link_escaped():
+    from dataclasses import replace
+
+    c = replace(CITE, date="2026-03-09", source='Wire <b>"x"</b>', author="Kim & Lee",
+                url='https://example.org/a?b=1&c="2"')
+    html = render_source_card(c, ART, "1")
+    assert '<time class="src-date" datetime="2026-03-09">2026-03-09</time>' in html
+    assert "Wire &lt;b&gt;&quot;x&quot;&lt;/b&gt;" in html and "<b>" not in html.split("passage")[0]
+    assert "by Kim &amp; Lee" in html
+    # a URL with a quote in it is not http(s)-safe: no link at all
+    assert 'class="src-url"' not in html
+    ok = render_source_card(replace(c, url="https://example.org/a?b=1&c=2"), ART, "1")
+    assert 'href="https://example.org/a?b=1&amp;c=2"' in ok and 'rel="noopener noreferrer"' in ok
+    bad = render_source_card(replace(c, url="javascript:alert(1)"), ART, "1")
+    assert "javascript:" not in bad
+
+
+def test_card_marks_earlier_report_and_lists_copies():
+    from dataclasses import replace
+
+    from assistant.types import Report
+
+    c = replace(CITE, date="2026-03-02", earlier_report=True,
+                also_reported_by=(Report("wire/copy", "Copy <t>", "2026-03-03", "Coast Post", "https://cp.org/x"),))
+    html = render_source_card(c, ART, "1")
+    assert "earlier report (2026-03-02)" in html and 'class="src-card earlier"' in html
+    assert "Also reported by" in html and "Coast Post, 2026-03-03" in html and 'href="https://cp.org/x"' in html
