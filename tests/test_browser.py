@@ -79,7 +79,11 @@ def test_workforce_answer_shows_number_and_highlighted_quote(page):
     marks = turn.locator(".src-card .passage mark")
     assert marks.count() >= 1
     assert any("20,000" in m for m in marks.all_inner_texts())
-    assert "Musan mine" in _titles(turn)
+    assert "Musan Mine operating at less than half full capacity" in _titles(turn)
+    # the date and the source sit beside the title; the URL is a link
+    meta = turn.locator(".src-card .src-meta").first.inner_text()
+    assert "Daily NK" in meta and "2020-03" in meta
+    assert turn.locator(".src-card a.src-url").first.get_attribute("href").startswith("https://www.dailynk.com/")
     screenshot(page, "02-answer")
 
     # [1] leads to its source card; the whole article opens with the quote highlighted
@@ -100,7 +104,7 @@ def test_follow_up_answered_from_the_same_article(page):
     TIMINGS["follow_up_to_rendered_answer_s"] = round(seconds, 3)
     assert turn.locator(".abstain").count() == 0
     titles = _titles(turn)
-    assert titles and set(titles) == {"Musan mine"}, titles
+    assert titles and set(titles) == {"Musan Mine operating at less than half full capacity"}, titles
     assert "12,000" in turn.locator(".answer-text").inner_text()
     assert "Musan" in turn.locator(".query").inner_text()  # the rewritten query is shown
     screenshot(page, "04-follow-up")
