@@ -20,7 +20,7 @@ from .embed import Encoder, encode_spans
 from .errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from .load import load_corpus
 from .settings import TOKEN_ENCODING, Settings
-from .store import StoredIndex, article_hash, build_faiss, load_index, read_manifest, save_index
+from .store import StoredIndex, article_hash, build_faiss, index_lock, load_index, read_manifest, save_index
 from .types import Article, BuildReport, Chunk
 
 EMBED_SLAB = 256  # texts per encode() call: bounds memory and drives the progress bar
@@ -45,6 +45,14 @@ def build_index(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> BuildReport:
+    """Build or update the index in ``index_dir``, one writer at a time (a second build
+    waits for the first, then finds its work done). A failure to write (read-only or full
+    disk) is an IndexWriteError; the previous index stays as it was."""
+    with index_lock(index_dir, log):
+        return _build_locked(corpus_path, index_dir, settings, encoder, encoder_factory, progress, log)
+
+
+def _build_locked(corpus_path, index_dir, settings: Settings, encoder, encoder_factory, progress: bool, log) -> BuildReport:
     t0 = time.perf_counter()
     loaded = load_corpus(corpus_path)
     articles = loaded.articles

@@ -22,6 +22,10 @@ class IndexCorruptError(AssistantError):
     """The index files are partial or damaged."""
 
 
+class IndexWriteError(AssistantError):
+    """The index cannot be written (read-only or full disk, a file in the way)."""
+
+
 class ModelError(AssistantError):
     """The embedding model could not be loaded."""
 

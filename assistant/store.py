@@ -12,11 +12,17 @@ Layout of an index directory::
         sentence_vectors.npy  # one float16 vector per sentence (pooled in its chunk)
         articles.jsonl     # the stored articles (quotes are checked against them)
 
-A build writes a new ``data-<id>`` folder, then replaces ``manifest.json`` to point at
-it, then removes older generations. A build that dies before the manifest is replaced
-leaves the previous index untouched and loadable. Nothing is pickled."""
+A build holds an exclusive lock on ``index/.lock`` (``index_lock``: one writer at a
+time, a second one waits), writes a new ``data-<id>`` folder, then replaces
+``manifest.json`` to point at it, then removes older generations but keeps the previous
+one, which a reader may still be opening. A build that dies before the manifest is
+replaced leaves the previous index untouched and loadable; its ``.building-*`` leftovers
+are removed by the next build (under the lock, so never a live build's). A load that
+finds its generation gone re-reads the manifest and retries once. Nothing is pickled."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -25,15 +31,16 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, IndexWriteError
 from .types import Article, Chunk
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 _FILES = ("vectors.faiss", "embeddings.npy", "chunks.jsonl", "sentences.jsonl", "sentence_vectors.npy", "articles.jsonl")
 
 
@@ -90,16 +97,47 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+@contextlib.contextmanager
+def index_lock(index_dir: str | Path, log: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the index folder's writer lock (``flock`` on ``index/.lock``); when another
+    build holds it, say so and wait for it. The kernel releases the lock when a holder
+    dies, so a crashed build never blocks the next one. Leftovers of dead builds are
+    removed once the lock is held (no live build can own them then)."""
+    root = Path(index_dir)
+    if root.exists() and not root.is_dir():
+        raise IndexWriteError(f"--index {root} is a file, not a folder: pass a folder for the index (e.g. --index index).")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise _write_error(root, e) from e
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if log:
+                log(f"another build is running on {root}/, waiting for it to finish…")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        remove_leftovers(root)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def save_index(index_dir: str | Path, manifest: dict[str, Any], articles: list[Article], chunks: list[Chunk],
                embeddings: np.ndarray, faiss_index, sentences: list[tuple[str, int, int]],
                sentence_vectors: np.ndarray) -> dict[str, Any]:
-    """Write a new generation and switch the manifest to it atomically. Returns the manifest."""
+    """Write a new generation and switch the manifest to it atomically; keep the previous
+    generation, remove older ones. The caller holds ``index_lock``. Returns the manifest."""
     import faiss
 
     root = Path(index_dir)
-    root.mkdir(parents=True, exist_ok=True)
+    previous = _current_generation(root)
     gen = f"data-{uuid.uuid4().hex[:12]}"
-    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
+    except OSError as e:
+        raise _write_error(root, e) from e
     try:
         faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
         np.save(tmp / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
@@ -116,11 +154,23 @@ def save_index(index_dir: str | Path, manifest: dict[str, Any], articles: list[A
             _fsync(tmp / name)
         os.replace(tmp, root / gen)
         _write_json_atomic(root / MANIFEST, manifest)
+    except (OSError, RuntimeError) as e:  # faiss reports a failed write as RuntimeError
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(root / gen, ignore_errors=True)
+        raise _write_error(root, e) from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    remove_stale_generations(root, keep=gen)
+    remove_stale_generations(root, keep={gen, previous})
     return manifest
+
+
+def _write_error(root: Path, e: Exception) -> IndexWriteError:
+    why = getattr(e, "strerror", None) or str(e).strip().splitlines()[0][:120]
+    return IndexWriteError(
+        f"Cannot write the index in {root}/ ({why}): make room on the disk or pass a writable --index folder; "
+        "the previous index, if any, is unchanged."
+    )
 
 
 def _fsync(path: Path) -> None:
@@ -144,10 +194,26 @@ def _write_json_atomic(path: Path, data: dict) -> None:
         raise
 
 
-def remove_stale_generations(root: Path, keep: str | None) -> None:
-    """Remove data folders the manifest does not point at, and leftovers of dead builds."""
+def _current_generation(root: Path) -> str | None:
+    try:
+        data_dir = json.loads((root / MANIFEST).read_text(encoding="utf-8")).get("data_dir")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return data_dir if isinstance(data_dir, str) else None
+
+
+def remove_stale_generations(root: Path, keep: set[str | None]) -> None:
+    """Remove the ``data-*`` folders not in ``keep`` (the caller holds ``index_lock``)."""
     for p in root.iterdir():
-        if p.is_dir() and (p.name.startswith("data-") or p.name.startswith(".building-")) and p.name != keep:
+        if p.name.startswith("data-") and p.name not in keep and p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def remove_leftovers(root: Path) -> None:
+    """Remove what dead builds left behind: ``.building-*`` folders and ``.manifest-*``
+    temporary files. Only safe under ``index_lock``."""
+    for p in root.iterdir():
+        if p.name.startswith(".building-") and p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
         elif p.name.startswith(".manifest-"):
             p.unlink(missing_ok=True)
@@ -169,22 +235,54 @@ def read_manifest(index_dir: str | Path) -> dict[str, Any]:
             f"The index in {root}/ has format {manifest.get('format_version') if isinstance(manifest, dict) else '?'}, "
             f"this version reads format {FORMAT_VERSION}: rebuild it with `assistant index --index {root}`."
         )
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise IndexCorruptError(f"The index manifest {path} is damaged ({problem}): rebuild with `assistant index --index {root}`.")
     return manifest
 
 
-def load_index(index_dir: str | Path, expect_model: str | None = None, verify: bool = True) -> StoredIndex:
-    """Load and check an index. ``expect_model``: fail when it was built with another model."""
-    import faiss
+def _manifest_problem(m: dict[str, Any]) -> str | None:
+    """What is wrong with the shape of a manifest that parsed as JSON, or None."""
+    data_dir, files, articles = m.get("data_dir"), m.get("files"), m.get("articles")
+    if not isinstance(data_dir, str) or not data_dir.startswith("data-") or "/" in data_dir or "\\" in data_dir or ".." in data_dir:
+        return '"data_dir" must name a data-<id> folder'
+    if not isinstance(files, dict) or not all(isinstance(k, str) and "/" not in k and isinstance(v, str) for k, v in files.items()):
+        return '"files" must map file names to checksums'
+    if not isinstance(articles, dict) or not all(isinstance(a, dict) and isinstance(a.get("hash"), str) for a in articles.values()):
+        return '"articles" must map document ids to {"hash": ...}'
+    if not isinstance(m.get("model"), str) or not isinstance(m.get("dim"), int):
+        return '"model" must be a name and "dim" a number'
+    return None
 
+
+def load_index(index_dir: str | Path, expect_model: str | None = None, verify: bool = True) -> StoredIndex:
+    """Load and check an index. ``expect_model``: fail when it was built with another model.
+    When the generation read turns out damaged or gone because a build replaced it in the
+    meantime (the manifest now names another one), the load is retried once."""
     root = Path(index_dir)
     manifest = read_manifest(root)
+    try:
+        return _load_generation(root, manifest, expect_model, verify)
+    except IndexCorruptError:
+        try:
+            moved = read_manifest(root)
+        except (IndexNotFoundError, IndexCorruptError, IndexMismatchError):
+            moved = manifest
+        if moved.get("data_dir") == manifest.get("data_dir"):
+            raise
+        return _load_generation(root, moved, expect_model, verify)
+
+
+def _load_generation(root: Path, manifest: dict[str, Any], expect_model: str | None, verify: bool) -> StoredIndex:
+    import faiss
+
     rebuild = f"`assistant index --index {root}`"
     if expect_model is not None and manifest.get("model") != expect_model:
         raise IndexMismatchError(
             f"The index in {root}/ was built with model {manifest.get('model')!r}, not {expect_model!r}: "
             f"rebuild it with {rebuild} --model {expect_model}, or leave --model out."
         )
-    data = root / str(manifest.get("data_dir", ""))
+    data = root / manifest["data_dir"]
     try:
         for name, digest in manifest["files"].items():
             if verify and _sha256(data / name) != digest:
@@ -201,10 +299,16 @@ def load_index(index_dir: str | Path, expect_model: str | None = None, verify: b
         raise IndexCorruptError(
             f"The index in {root}/ is incomplete or damaged ({type(e).__name__}: {str(e)[:120]}): rebuild with {rebuild}."
         ) from e
-    articles = {
-        r["doc_id"]: Article(r["doc_id"], r["title"], r["text"], r.get("metadata") or {}) for r in article_rows
-    }
-    chunks = [Chunk(d, s, e, articles[d].text[s:e]) for d, s, e in chunk_rows]
+    try:
+        articles = {
+            r["doc_id"]: Article(r["doc_id"], r["title"], r["text"], r.get("metadata") or {}) for r in article_rows
+        }
+        chunks = [Chunk(d, s, e, articles[d].text[s:e]) for d, s, e in chunk_rows]
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise IndexCorruptError(
+            f"The index in {root}/ is damaged (a row is malformed or names an unknown article: {type(e).__name__} {str(e)[:80]}): "
+            f"rebuild with {rebuild}."
+        ) from e
     if len(chunks) != embeddings.shape[0] or faiss_index.ntotal != len(chunks) or len(sentence_rows) != len(sentence_vectors):
         raise IndexCorruptError(f"The index in {root}/ is inconsistent (row counts differ): rebuild with {rebuild}.")
     return StoredIndex(manifest, articles, chunks, embeddings, faiss_index, sentence_rows, sentence_vectors)

@@ -23,7 +23,7 @@ TIMINGS: dict[str, float] = {}
 def app(tmp_path_factory):
     """One app for the module. The first start builds the missing index (and is checked
     for it); the app under test is a second start over the now existing index, timed."""
-    from conftest import SEED_CORPUS
+    from tests.fakes import SEED_CORPUS
 
     tmp = tmp_path_factory.mktemp("browser")
     corpus, index = tmp / "corpus", tmp / "index"

@@ -7,7 +7,7 @@ import pytest
 
 import assistant.embed
 from assistant.cli import main
-from tests.conftest import HashEncoder
+from tests.fakes import HashEncoder
 
 
 @pytest.fixture(autouse=True)

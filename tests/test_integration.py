@@ -13,7 +13,7 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def seed_index(tmp_path_factory, real_encoder):
-    from tests.conftest import SEED_CORPUS
+    from tests.fakes import SEED_CORPUS
 
     ix = tmp_path_factory.mktemp("real") / "index"
     build_index(SEED_CORPUS, ix, Settings(), encoder=real_encoder, progress=False)

@@ -10,8 +10,8 @@ from assistant.errors import CorpusError
 from assistant.load import LoadResult, derive_title, load_corpus, load_squad
 from assistant.types import Article
 
-DATA = Path(__file__).resolve().parent / "data"
-SEED = Path(__file__).resolve().parent.parent / "corpus"
+from tests.fakes import DATA, SEED_CORPUS as SEED
+
 MIXED = DATA / "corpus_mixed"
 
 
