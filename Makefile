@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	# the CPU build of torch first, pinned: an unpinned torch pulls a multi-GB CUDA build
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[test]'
+	# export the packaged model to ONNX once (checked against sentence-transformers): questions then run without torch
+	$(VENV)/bin/assistant prepare-model
 	@touch $@
 
 chromium:

@@ -62,7 +62,7 @@ def _prepare(args, environ):
     """Bring the index up to date with the corpus (if there is one), then open it.
     The model is loaded at most once, and only when something must be embedded or asked."""
     from assistant.build import build_index
-    from assistant.embed import load_encoder
+    from assistant.embed import encoder_from_settings
     from assistant.engine import Assistant
     from assistant.errors import CorpusError
     from assistant.settings import settings_from_env
@@ -73,7 +73,7 @@ def _prepare(args, environ):
     def encoder_factory():
         if "encoder" not in loaded:
             print(f"Loading model {settings.model}…", flush=True)
-            loaded["encoder"] = load_encoder(settings.model, settings.batch_size)
+            loaded["encoder"] = encoder_from_settings(settings, log=lambda m: print(m, flush=True))
         return loaded["encoder"]
 
     index_exists = (Path(args.index) / "manifest.json").exists()

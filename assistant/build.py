@@ -72,7 +72,7 @@ def _build_locked(corpus_path, index_dir, settings: Settings, encoder, encoder_f
     # Reuse rows of unchanged articles; chunk and embed the rest.
     todo = [a for a in articles if a.doc_id not in set(unchanged)]
     if todo and encoder is None:
-        encoder = (encoder_factory or (lambda: embed.load_encoder(settings.model, settings.batch_size)))()
+        encoder = (encoder_factory or (lambda: embed.encoder_from_settings(settings)))()
     if encoder is not None and previous and previous.manifest.get("dim") not in (None, encoder.dim):
         raise IndexMismatchError("Encoder dimension differs from the index: rebuild into an empty --index folder.")
     new_chunks: list[Chunk] = []

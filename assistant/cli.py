@@ -13,7 +13,9 @@ EXIT_USAGE = 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .settings import INDEX_TYPES, RETRIEVERS
+    from .settings import BACKENDS, INDEX_TYPES, RETRIEVERS
+
+    backend_help = "embedding runtime: auto (ONNX when ready, default), onnx or torch (sentence-transformers)"
 
     p = argparse.ArgumentParser(prog="assistant", description="Answer questions about news articles, with cited quotes.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -24,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     ix.add_argument("--model", default=None, help="sentence-transformers model name or path (default: the packaged all-MiniLM-L6-v2)")
     ix.add_argument("--index-type", choices=INDEX_TYPES, default=None, help="flat (exact, default) or hnsw (approximate, for large corpora)")
     ix.add_argument("--allow-download", action="store_true", help="let --model fetch a model from the Hugging Face hub (needs network)")
+    ix.add_argument("--backend", choices=BACKENDS, default=None, help=backend_help)
     ix.add_argument("--quiet", action="store_true", help="no progress bars")
 
     ask = sub.add_parser("ask", help="ask a question")
@@ -32,7 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--k", type=int, default=None, help="passages to answer from (default: 5)")
     ask.add_argument("--history", nargs="*", default=[], metavar="TURN", help="earlier questions of the conversation, oldest first")
     ask.add_argument("--retriever", choices=RETRIEVERS, default=None, help="hybrid (default), dense or bm25")
+    ask.add_argument("--backend", choices=BACKENDS, default=None, help=backend_help)
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    pm = sub.add_parser("prepare-model", help="export the embedding model to ONNX once and check it (make setup runs it)")
+    pm.add_argument("--model", default=None, help="model name or path (default: the packaged all-MiniLM-L6-v2)")
 
     ev = sub.add_parser("eval", help="run an evaluation set and report retrieval and answer metrics")
     from .evaluate import add_eval_arguments
@@ -47,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet_libraries()
     try:
-        return {"index": _index, "ask": _ask, "eval": _eval}[args.command](args)
+        return {"index": _index, "ask": _ask, "eval": _eval, "prepare-model": _prepare_model}[args.command](args)
     except AssistantError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -69,11 +76,12 @@ def _index(args) -> int:
     from .build import build_index
     from .settings import settings_from_env
 
-    from .embed import load_encoder
+    from .embed import encoder_from_settings
 
-    settings = settings_from_env(model=args.model, index_type=args.index_type)
+    settings = settings_from_env(model=args.model, index_type=args.index_type, backend=args.backend)
     report = build_index(args.corpus, args.index, settings, progress=not args.quiet,
-                         encoder_factory=lambda: load_encoder(settings.model, settings.batch_size, args.allow_download),
+                         encoder_factory=lambda: encoder_from_settings(settings, allow_download=args.allow_download,
+                                                                       log=lambda m: print(m, file=sys.stderr)),
                          log=lambda m: print(m, file=sys.stderr))
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -91,7 +99,7 @@ def _ask(args) -> int:
 
     from .engine import check_question
 
-    settings = settings_from_env(k=args.k, retriever=args.retriever)
+    settings = settings_from_env(k=args.k, retriever=args.retriever, backend=args.backend)
     check_question(args.question, settings)  # before the slow model load
     assistant = Assistant.open(args.index, settings)
     answer = assistant.ask(args.question, history=args.history, k=args.k)
@@ -130,6 +138,16 @@ def citation_line(c) -> str:
 
 def _report_line(r) -> str:
     return ", ".join(p for p in (r.source or r.title, r.date) if p)
+
+
+def _prepare_model(args) -> int:
+    from .embed import encoder_from_settings
+    from .settings import settings_from_env
+
+    settings = settings_from_env(model=args.model, backend="onnx")
+    encoder = encoder_from_settings(settings, log=lambda m: print(m, file=sys.stderr))
+    print(f"ONNX model for {encoder.name} is ready (checked against sentence-transformers).")
+    return 0
 
 
 def _eval(args) -> int:

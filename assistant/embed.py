@@ -3,12 +3,13 @@ implementation, created by a factory (never at import time)."""
 from __future__ import annotations
 
 import os
-from typing import Protocol, Sequence
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
 from .errors import ModelError
-from .settings import DEFAULT_MODEL
+from .settings import BACKENDS, DEFAULT_MODEL
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}", DEFAULT_MODEL.lower()}
 
@@ -119,13 +120,82 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
-def load_encoder(name: str = DEFAULT_MODEL, batch_size: int = 32, allow_download: bool = False) -> SentenceTransformerEncoder:
-    """Load a sentence-transformers model on the CPU. A name that is not a local path is
-    looked up in the local Hugging Face cache only, unless ``allow_download``. Raises
-    ModelError with a remedy."""
+
+
+def encoder_from_settings(settings, model: str | None = None, allow_download: bool = False,
+                          log: Callable[[str], None] | None = None) -> Encoder:
+    """``load_encoder`` with the model, batch size, backend and ONNX cache of ``settings``."""
+    return load_encoder(model or settings.model, settings.batch_size, allow_download, settings.backend,
+                        settings.onnx_cache or None, log)
+
+
+def canonical_model_name(name: str) -> str:
+    """One name per model: the accepted aliases of the packaged default become its name."""
+    return DEFAULT_MODEL if name in _DEFAULT_ALIASES else name
+
+
+def load_encoder(name: str = DEFAULT_MODEL, batch_size: int = 32, allow_download: bool = False,
+                 backend: str = "auto", cache_dir: str | os.PathLike | None = None,
+                 log: Callable[[str], None] | None = None) -> Encoder:
+    """The encoder for ``name``. ``backend``: "onnx" (onnxruntime over a verified ONNX export,
+    no torch at run time; exported once into ``cache_dir`` when missing, which needs torch),
+    "torch" (sentence-transformers, the reference) or "auto" (ONNX when the model's layout
+    allows it and the export is ready or can be made, else torch). Raises ModelError with a remedy."""
+    if backend not in BACKENDS:
+        raise ModelError(f"Unknown backend {backend!r}: use one of {', '.join(BACKENDS)}.")
     path = resolve_model_path(name)
-    if name in _DEFAULT_ALIASES:
-        name = DEFAULT_MODEL
+    name = canonical_model_name(name)
+    if backend != "torch":
+        onnx = _onnx_encoder(name, path, batch_size, backend == "onnx", cache_dir, log)
+        if onnx is not None:
+            return onnx
+    return SentenceTransformerEncoder(load_sentence_transformer(name, path, allow_download), name=name, batch_size=batch_size)
+
+
+def onnx_ready(name: str = DEFAULT_MODEL, cache_dir: str | os.PathLike | None = None) -> bool:
+    """True when the verified ONNX export of ``name`` is in the cache (nothing is loaded)."""
+    from . import embed_onnx
+
+    path = resolve_model_path(name)
+    if not os.path.isdir(path) or not embed_onnx.supported(path):
+        return False
+    return embed_onnx.is_ready(embed_onnx.export_dir(path, cache_dir or embed_onnx.default_cache_dir()))
+
+
+def _onnx_encoder(name, path, batch_size, required, cache_dir, log):
+    from . import embed_onnx
+
+    if not os.path.isdir(path) or not embed_onnx.supported(path):
+        if required:
+            raise ModelError(f"The model {name!r} cannot run on the ONNX backend (not a local sentence-transformers "
+                             "folder with mean pooling): use --backend torch.")
+        return None
+    cache = Path(cache_dir) if cache_dir else embed_onnx.default_cache_dir()
+    folder = embed_onnx.export_dir(path, cache)
+    try:
+        if not embed_onnx.is_ready(folder):
+            if log:
+                log(f"Exporting {name} to ONNX once into {folder} (checked against sentence-transformers)…")
+            folder = embed_onnx.export(path, cache, name)
+        return embed_onnx.OnnxEncoder(folder, name=name, batch_size=batch_size)
+    except ImportError as e:
+        if required:
+            raise ModelError(f"The ONNX backend needs onnxruntime, onnx and tokenizers ({e}): run `make setup`.") from e
+    except ModelError:
+        if required:
+            raise
+    except Exception as e:  # noqa: BLE001 - an export that fails falls back to the reference runtime
+        if required:
+            raise ModelError(f"Could not prepare the ONNX model for {name!r} ({type(e).__name__}: {str(e)[:120]}): "
+                             "use --backend torch.") from e
+    if log:
+        log(f"The ONNX runtime is unavailable for {name}; using sentence-transformers.")
+    return None
+
+
+def load_sentence_transformer(name: str, path: str, allow_download: bool = False):
+    """A sentence-transformers model on the CPU. A name that is not a local path is looked
+    up in the local Hugging Face cache only, unless ``allow_download``."""
     local = os.path.exists(path)
     try:
         import logging
@@ -147,4 +217,4 @@ def load_encoder(name: str = DEFAULT_MODEL, batch_size: int = 32, allow_download
             f"Pass a local model directory or a sentence-transformers name that can be "
             f"downloaded, or leave --model out to use the packaged default {DEFAULT_MODEL!r}."
         ) from e
-    return SentenceTransformerEncoder(model, name=name, batch_size=batch_size)
+    return model

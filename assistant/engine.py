@@ -40,7 +40,7 @@ class Assistant:
         stored = load_index(index_dir)
         model = stored.manifest.get("model")
         if encoder is None and settings.retriever != "bm25":
-            encoder = embed.load_encoder(model, settings.batch_size)
+            encoder = embed.encoder_from_settings(settings, model=model)
         if encoder is not None and encoder.name != model:
             raise IndexMismatchError(
                 f"The index in {index_dir} was built with model {model!r}, not {encoder.name!r}: "

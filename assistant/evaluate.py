@@ -386,12 +386,12 @@ def _open(index_dir: Path, build_from: Path | None, settings: Settings, encoder,
 
     if build_from is not None:
         from .build import build_index
-        from .embed import load_encoder
+        from .embed import encoder_from_settings
 
         loaded = []
 
         def factory():
-            loaded.append(load_encoder(settings.model, settings.batch_size))
+            loaded.append(encoder_from_settings(settings))
             return loaded[-1]
 
         build_index(build_from, index_dir, settings, encoder=encoder, encoder_factory=factory, progress=progress)

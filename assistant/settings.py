@@ -15,6 +15,10 @@ class Settings:
     # embedding model: a sentence-transformers name or path; the default is packaged
     model: str = DEFAULT_MODEL
     batch_size: int = 32
+    # embedding runtime: "auto" (onnxruntime over a verified ONNX export when the model
+    # allows it, else sentence-transformers), "onnx" or "torch" (sentence-transformers)
+    backend: str = "auto"
+    onnx_cache: str = ""  # where the ONNX export is kept ("" = ~/.cache/news-assistant/onnx)
     # chunking (tiktoken tokens); each chunk is also checked against the model's limit
     chunk_tokens: int = 160
     overlap_tokens: int = 32
@@ -44,6 +48,7 @@ class Settings:
 
 INDEX_TYPES = ("flat", "hnsw")
 RETRIEVERS = ("hybrid", "dense", "bm25")
+BACKENDS = ("auto", "onnx", "torch")
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -64,6 +69,8 @@ def validate(s: Settings) -> Settings:
 
     if s.index_type not in INDEX_TYPES:
         raise AssistantError(f"Unknown index type {s.index_type!r}: use one of {', '.join(INDEX_TYPES)}.")
+    if s.backend not in BACKENDS:
+        raise AssistantError(f"Unknown backend {s.backend!r}: use one of {', '.join(BACKENDS)}.")
     if s.retriever not in RETRIEVERS:
         raise AssistantError(f"Unknown retriever {s.retriever!r}: use one of {', '.join(RETRIEVERS)}.")
     if not 1 <= s.k <= 50:
