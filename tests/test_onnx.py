@@ -15,7 +15,7 @@ from assistant.embed import SentenceTransformerEncoder, load_encoder, load_sente
 from assistant.engine import Assistant
 from assistant.evalsets import load_eval_file
 from assistant.settings import Settings
-from tests.conftest import ROOT, SEED_CORPUS
+from tests.fakes import ROOT, SEED_CORPUS
 
 pytestmark = pytest.mark.model
 
