@@ -18,6 +18,7 @@ from .text import split_sentences
 from . import embed
 from .embed import Encoder, encode_spans
 from .errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .dedup import find_duplicates
 from .load import load_corpus
 from .settings import TOKEN_ENCODING, Settings
 from .store import StoredIndex, article_hash, build_faiss, index_lock, load_index, read_manifest, save_index
@@ -67,10 +68,17 @@ def _build_locked(corpus_path, index_dir, settings: Settings, encoder, encoder_f
     unchanged = [d for d in new_hashes if old_hashes.get(d) == new_hashes[d]]
 
     if previous and not (added or changed or removed) and previous.manifest.get("settings") == chunk_settings(settings):
-        return BuildReport(0, 0, 0, len(unchanged), len(previous.chunks), 0, time.perf_counter() - t0, tuple(loaded.warnings), str(index_dir))
+        dups = previous.manifest.get("duplicates") or {}
+        return BuildReport(0, 0, 0, len(unchanged), len(previous.chunks), 0, time.perf_counter() - t0,
+                           tuple(loaded.warnings), str(index_dir), _groups(dups))
 
-    # Reuse rows of unchanged articles; chunk and embed the rest.
-    todo = [a for a in articles if a.doc_id not in set(unchanged)]
+    # Near-duplicate copies are listed, not indexed: only representatives get chunks.
+    dups = find_duplicates(articles)
+    copy_ids = {d for ds in dups.values() for d in ds}
+    had_chunks = {c.doc_id for c in previous.chunks} if previous else set()
+    # Reuse rows of unchanged representatives; chunk and embed the rest.
+    reuse = {d for d in unchanged if d in had_chunks and d not in copy_ids}
+    todo = [a for a in articles if a.doc_id not in reuse and a.doc_id not in copy_ids]
     if todo and encoder is None:
         encoder = (encoder_factory or (lambda: embed.encoder_from_settings(settings)))()
     if encoder is not None and previous and previous.manifest.get("dim") not in (None, encoder.dim):
@@ -87,7 +95,7 @@ def _build_locked(corpus_path, index_dir, settings: Settings, encoder, encoder_f
     parts: list[np.ndarray] = []
     sentences: list[tuple[str, int, int]] = []
     sentence_parts: list[np.ndarray] = []
-    keep = set(unchanged)
+    keep = reuse
     if previous:
         rows = [i for i, c in enumerate(previous.chunks) if c.doc_id in keep]
         chunks.extend(previous.chunks[i] for i in rows)
@@ -114,14 +122,19 @@ def _build_locked(corpus_path, index_dir, settings: Settings, encoder, encoder_f
         "articles": {a.doc_id: {"hash": new_hashes[a.doc_id], "title": a.title} for a in articles},
         "counts": {"articles": len(articles), "chunks": len(chunks), "sentences": len(sentences)},
         "content_hash": content_hash(model_name, chunk_settings(settings), new_hashes),
+        "duplicates": dups,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     faiss_index = build_faiss(embeddings, settings.index_type, settings.hnsw_m)
     save_index(index_dir, manifest, articles, chunks, embeddings, faiss_index, sentences, sentence_vectors)
     return BuildReport(
         len(added), len(changed), len(removed), len(unchanged), len(chunks), len(new_chunks),
-        time.perf_counter() - t0, tuple(loaded.warnings), str(index_dir),
+        time.perf_counter() - t0, tuple(loaded.warnings), str(index_dir), _groups(dups),
     )
+
+
+def _groups(dups: dict) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((rep, tuple(copies)) for rep, copies in sorted(dups.items()))
 
 
 def content_hash(model: str, settings: dict, hashes: dict[str, str]) -> str:

@@ -33,7 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--index", default="index", help="index folder (default: index/)")
     ask.add_argument("--k", type=int, default=None, help="passages to answer from (default: 5)")
-    ask.add_argument("--history", nargs="*", default=[], metavar="TURN", help="earlier questions of the conversation, oldest first")
+    ask.add_argument("--history", action="append", default=[], metavar="TURN",
+                     help="an earlier question of the conversation; repeat the flag for each, oldest first")
+    ask.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", help="the date 'now' means for 'last week', 'latest', ... (default: today)")
+    ask.add_argument("--since", default=None, metavar="YYYY-MM-DD", help="search only articles published on or after this date")
+    ask.add_argument("--until", default=None, metavar="YYYY-MM-DD", help="search only articles published on or before this date")
     ask.add_argument("--retriever", choices=RETRIEVERS, default=None, help="hybrid (default), dense or bm25")
     ask.add_argument("--backend", choices=BACKENDS, default=None, help=backend_help)
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -90,25 +94,34 @@ def _index(args) -> int:
         f"{report.removed} removed, {report.unchanged} unchanged; {report.chunks} chunks "
         f"({report.embedded_chunks} embedded) in {report.seconds:.1f}s"
     )
+    print(collapse_summary(report))
     return 0
 
 
 def _ask(args) -> int:
     from .engine import Assistant
+    from .recency import describe_scope
+    from .timeparse import explicit_range, parse_as_of
     from .settings import settings_from_env
 
     from .engine import check_question
 
     settings = settings_from_env(k=args.k, retriever=args.retriever, backend=args.backend)
     check_question(args.question, settings)  # before the slow model load
+    parse_as_of(args.as_of)
+    explicit_range(args.since, args.until)
     assistant = Assistant.open(args.index, settings)
-    answer = assistant.ask(args.question, history=args.history, k=args.k)
+    answer = assistant.ask(args.question, history=args.history, k=args.k, as_of=args.as_of,
+                           since=args.since, until=args.until)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
     print(answer.text)
     if answer.query != answer.question:
         print(f"(searched for: {answer.query})")
+    scope = describe_scope(answer)
+    if scope:
+        print(f"({scope})")
     if answer.citations:
         print()
         for c in answer.citations:
@@ -124,6 +137,16 @@ def _ask(args) -> int:
             snippet = " ".join(h.chunk.text.split())
             print(f"- {h.title}: {snippet[:160]}…")
     return 0
+
+
+def collapse_summary(report) -> str:
+    """One line on the near-duplicate copies collapsed at index time."""
+    if not report.collapsed:
+        return "near-duplicates: none (every article is indexed)"
+    n = sum(len(c) for _, c in report.collapsed)
+    groups = "; ".join(f"{rep} kept, {', '.join(copies)} collapsed" for rep, copies in report.collapsed[:5])
+    more = f"; … {len(report.collapsed) - 5} more groups" if len(report.collapsed) > 5 else ""
+    return f"near-duplicates: {n} cop{'y' if n == 1 else 'ies'} collapsed into {len(report.collapsed)} article(s): {groups}{more}"
 
 
 def citation_line(c) -> str:

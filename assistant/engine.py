@@ -2,12 +2,14 @@
 The CLI, the web UI and the evaluation runner all go through ``Assistant.ask``."""
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Collection, Sequence
 
 import numpy as np
 
-from .answer import AnswerPolicy, compose
+from .answer import AnswerPolicy, abstain, compose, score_sentences
 from .chunk import embed_text
 from . import embed
 from .embed import Encoder
@@ -18,6 +20,7 @@ from . import recency
 from .rewrite import rewrite_query
 from .settings import Settings
 from .store import StoredIndex, load_index
+from .timeparse import explicit_range, parse_as_of
 from .types import Answer, Article
 
 
@@ -32,6 +35,7 @@ class Assistant:
         self._sentence_row = {(d, a, b): i for i, (d, a, b) in enumerate(stored.sentences)}
         # representative doc_id -> the near-duplicate copies collapsed into it at index time
         self.copies: dict[str, list[str]] = dict(stored.manifest.get("duplicates") or {})
+        self.copy_ids = {d for ds in self.copies.values() for d in ds if d in stored.articles}
 
     @classmethod
     def open(cls, index_dir: str | Path, settings: Settings | None = None, encoder: Encoder | None = None) -> "Assistant":
@@ -66,8 +70,12 @@ class Assistant:
         k: int | None = None,
         doc_ids: Collection[str] | None = None,
         retriever: str | None = None,
+        as_of: str | dt.date | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> Answer:
-        return self.ask_batch([(question, history)], k=k, doc_ids=doc_ids, retriever=retriever, raise_errors=True)[0]
+        return self.ask_batch([(question, history)], k=k, doc_ids=doc_ids, retriever=retriever, raise_errors=True,
+                              as_of=as_of, since=since, until=until)[0]
 
     def ask_batch(
         self,
@@ -76,9 +84,15 @@ class Assistant:
         doc_ids: Collection[str] | None = None,
         retriever: str | None = None,
         raise_errors: bool = False,
+        as_of: str | dt.date | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[Answer | AssistantError]:
         """Answer many questions; the queries are embedded in one batch. A question that
-        fails gives its AssistantError in its place (or raises, with ``raise_errors``)."""
+        fails gives its AssistantError in its place (or raises, with ``raise_errors``).
+        Time words in a question ("last week", "in 2022") are resolved against ``as_of``
+        (default: today) into the publication dates searched; ``since``/``until``
+        (YYYY-MM-DD) set them explicitly instead."""
         k = k or self.settings.k
         mode = retriever or self.settings.retriever
         if not 1 <= k <= 50:
@@ -87,30 +101,48 @@ class Assistant:
             doc_ids = [d for d in doc_ids if d in self.articles]
             if not doc_ids:
                 raise QuestionError("No articles are selected: choose at least one article to search.")
-        prepared: list[tuple[str, str, list[str]] | AssistantError] = []
+        day = parse_as_of(as_of)
+        explicit = explicit_range(since, until)
+        base = [d for d in (doc_ids if doc_ids is not None else self.articles) if d not in self.copy_ids]
+        prepared: list[tuple | AssistantError] = []
         for question, history in items:
             try:
                 q = self.check_question(question)
                 hist = bound_history(history, self.settings)
-                prepared.append((q, rewrite_query(q, hist), hist))
+                scope = recency.scope_question(q, day, explicit, base, self.articles)
+                prepared.append((q, rewrite_query(scope.question, hist), scope))
             except AssistantError as e:
                 if raise_errors:
                     raise
                 prepared.append(e)
         queries = [p[1] for p in prepared if not isinstance(p, AssistantError)]
         vecs = iter(self._embed_queries(queries, mode))
+        total = len(self.articles) - len(self.copy_ids)
         out: list[Answer | AssistantError] = []
         for p in prepared:
             if isinstance(p, AssistantError):
                 out.append(p)
                 continue
-            question, query, _ = p
+            question, query, scope = p
             qvec = next(vecs)
-            hits = self.retriever.search(query, qvec, k, mode, self.settings.candidates, doc_ids)
-            top_dense = _top_dense(hits, qvec, self.retriever, doc_ids)
-            answer = compose(question, query, hits[:k], self.articles, self.lexical.idf, self.policy,
-                             top_dense, related=hits, similarity=self._similarity(qvec))
-            out.append(recency.annotate(answer, self.articles, self.copies))
+            searched = scope.doc_ids
+            if not searched:
+                answer = abstain(question, query, ())
+            elif scope.digest:
+                answer = recency.annotate(recency.digest(question, query, searched, self.articles),
+                                          self.articles, self.copies, latest=True)
+            else:
+                restrict = None if len(searched) == total else searched
+                hits = self.retriever.search(query, qvec, k, mode, self.settings.candidates, restrict)
+                top_dense = _top_dense(hits, qvec, self.retriever, restrict)
+                answer = compose(scope.question, query, hits[:k], self.articles, self.lexical.idf, self.policy,
+                                 top_dense, related=hits, similarity=self._similarity(qvec))
+                answer = recency.annotate(
+                    answer, self.articles, self.copies, latest=bool(scope.range and scope.range.latest),
+                    newer=lambda: score_sentences(scope.question, query, hits[:k], self.articles, self.lexical.idf))
+            answer = replace(answer, question=question, as_of=day.isoformat(), time_range=scope.range,
+                             searched_articles=len(searched), total_articles=total)
+            out.append(recency.explain_scope(answer))
         return out
 
     def _similarity(self, qvec: np.ndarray | None):

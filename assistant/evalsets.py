@@ -24,6 +24,7 @@ class EvalQuestion:
     gold_doc_ids: tuple[str, ...] = ()
     history: tuple[str, ...] = ()
     where: str = ""  # "file line N", for messages
+    as_of: str | None = None  # the date "now" means for this question (YYYY-MM-DD); None: the run's
 
     @property
     def answerable(self) -> bool:
@@ -128,9 +129,19 @@ def parse_jsonl(text: str, name: str = "<eval file>") -> tuple[EvalQuestion, ...
             raise EvalFileError(
                 f'{where}: "answers" and "gold_doc_ids" must both be non-empty (answerable) '
                 f"or both empty (unanswerable: the assistant should abstain)")
+        as_of = obj.get("as_of")
+        if as_of is not None:
+            import datetime as dt
+
+            try:
+                as_of = dt.date.fromisoformat(str(as_of)).isoformat() if isinstance(as_of, str) else None
+            except ValueError:
+                as_of = None
+            if as_of is None:
+                raise EvalFileError(f'{where}: "as_of" must be a date written YYYY-MM-DD (got {_shown(obj.get("as_of"))})')
         seen[qid] = lineno
         questions.append(EvalQuestion(id=qid, question=question, answers=answers,
-                                      gold_doc_ids=gold, history=history, where=where))
+                                      gold_doc_ids=gold, history=history, where=where, as_of=as_of))
     if not questions:
         raise EvalFileError(f"{name} has no questions: add one JSON object per line like {JSONL_FORMAT}")
     return tuple(questions)

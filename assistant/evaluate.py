@@ -49,6 +49,7 @@ def run_eval(
     batch_size: int = BATCH_SIZE,
     latency_sample: int | None = LATENCY_SAMPLE,
     clock: Callable[[], float] = time.perf_counter,
+    as_of: str | None = None,
 ) -> EvalReport:
     """Run every question through ``assistant.ask_batch`` (the code path of ``ask``,
     history included, queries embedded in batches) and score it.
@@ -65,12 +66,12 @@ def run_eval(
     results: list[Any] = []
     for i in range(0, len(questions), batch_size):
         batch = questions[i:i + batch_size]
-        results.extend(_ask_many(assistant, batch, k, retriever))
+        results.extend(_ask_many(assistant, batch, k, retriever, as_of))
         bar.update(len(batch))
     latencies: list[float | None] = [None] * len(questions)
     for i in timed:
         t0 = clock()
-        out = _ask_many(assistant, [questions[i]], k, retriever)[0]
+        out = _ask_many(assistant, [questions[i]], k, retriever, as_of)[0]
         if not isinstance(out, BaseException):
             latencies[i] = (clock() - t0) * 1000.0
         bar.update(1)
@@ -94,19 +95,30 @@ def latency_indices(n: int, sample: int | None) -> list[int]:
     return sorted({round(i * (n - 1) / (sample - 1)) for i in range(sample)})
 
 
-def _ask_many(assistant, batch: Sequence[EvalQuestion], k, retriever) -> list[Any]:
+def _ask_many(assistant, batch: Sequence[EvalQuestion], k, retriever, as_of=None) -> list[Any]:
     """Answers (or exceptions) for a batch; if the whole batch call fails, each question
-    is retried alone so one bad question cannot hide the others."""
+    is retried alone so one bad question cannot hide the others. Questions with their own
+    ``as_of`` are asked against that date, the others against the run's ``as_of``."""
+    dates = {q.as_of or as_of for q in batch}
+    if len(dates) > 1:
+        results: dict[int, Any] = {}
+        for day in dates:
+            idx = [i for i, q in enumerate(batch) if (q.as_of or as_of) == day]
+            for i, r in zip(idx, _ask_many(assistant, [batch[i] for i in idx], k, retriever, as_of)):
+                results[i] = r
+        return [results[i] for i in range(len(batch))]
+    day = dates.pop() if dates else as_of
     items = [(q.question, list(q.history)) for q in batch]
     try:
-        out = list(assistant.ask_batch(items, k=k, retriever=retriever))
+        kwargs = {"as_of": day} if day else {}
+        out = list(assistant.ask_batch(items, k=k, retriever=retriever, **kwargs))
         if len(out) != len(items):
             raise RuntimeError(f"ask_batch returned {len(out)} results for {len(items)} questions")
         return out
     except Exception as e:  # noqa: BLE001 - reported per question, never stops the run
         if len(batch) == 1:
             return [e]
-        return [r for q in batch for r in _ask_many(assistant, [q], k, retriever)]
+        return [r for q in batch for r in _ask_many(assistant, [q], k, retriever, as_of)]
 
 
 def _question_row(q: EvalQuestion, answer, result, scores: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +126,7 @@ def _question_row(q: EvalQuestion, answer, result, scores: dict[str, Any]) -> di
         "id": q.id,
         "question": q.question,
         "history": list(q.history),
+        "as_of": answer.as_of if answer is not None else q.as_of,
         "query": answer.query if answer is not None else None,
         "answer": answer.text if answer is not None else None,
         "gold_answers": list(q.answers),
@@ -228,6 +241,47 @@ def write_json(report: EvalReport, path: str | Path) -> None:
     path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+EXACT_MATCH_NOTE = ("note: exact_match and f1 are near zero by design: answers are whole quoted sentences, "
+                    "not short spans; answer_recall (the answer contains a gold answer) is the answer metric.")
+WORST = 5
+
+
+def _is_wrong(r: Mapping[str, Any]) -> bool:
+    if r.get("error"):
+        return True
+    if r.get("answerable"):
+        return not r.get("answer_recall")
+    return not r.get("abstained")
+
+
+def count_wrong(rows: Sequence[Mapping[str, Any]]) -> int:
+    return sum(1 for r in rows if _is_wrong(r))
+
+
+def worst_questions(rows: Sequence[Mapping[str, Any]], n: int = WORST) -> list[str]:
+    """The first ``n`` wrong questions, the worst kinds first (errors, answers to
+    unanswerable questions, false abstentions, answers without a gold answer), each with
+    what the assistant answered."""
+    def kind(r):
+        if r.get("error"):
+            return 0, "error"
+        if not r.get("answerable"):
+            return 1, "answered, should abstain"
+        if r.get("abstained"):
+            return 2, "abstained, answerable"
+        return 3, "no gold answer in it"
+
+    wrong = sorted((r for r in rows if _is_wrong(r)), key=lambda r: kind(r)[0])
+    lines = []
+    for r in wrong[:n]:
+        said = r.get("error") or r.get("answer") or ""
+        said = " ".join(str(said).split())
+        said = said if len(said) <= 140 else said[:137] + "..."
+        gold = " | ".join(r.get("gold_answers") or []) or "(abstain)"
+        lines.append(f"- {r['id']} [{kind(r)[1]}] {r['question']}\n    answered: {said}\n    expected: {gold}")
+    return lines
+
+
 # ---------------------------------------------------------------- floors
 
 def parse_fail_under(specs: Sequence[str] | None) -> dict[str, float]:
@@ -295,6 +349,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
                              "latency_ms_*); repeatable, e.g. --fail-under hit@5=0.9")
     parser.add_argument("--retriever", choices=RETRIEVERS, default=None, help="retriever (default: hybrid)")
     parser.add_argument("--model", default=None, help="embedding model used when an index is built for the eval")
+    parser.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", dest="as_of",
+                        help="the date 'now' means for questions without their own \"as_of\" (default: today)")
     return parser
 
 
@@ -341,7 +397,12 @@ def eval_command(
 
     index_dir, build_from = _choose_index(args, eval_set, settings, encoder, cache_root)
     assistant = _open(index_dir, build_from, settings, encoder, progress)
-    report = run_eval(eval_set.questions, assistant, k=args.k, retriever=args.retriever, progress=progress)
+    as_of = getattr(args, "as_of", None)
+    if as_of:
+        from .timeparse import parse_as_of
+
+        as_of = parse_as_of(as_of).isoformat()
+    report = run_eval(eval_set.questions, assistant, k=args.k, retriever=args.retriever, progress=progress, as_of=as_of)
     report = EvalReport(summary=report.summary,
                         config=make_config(assistant, eval_set, args.k, args.retriever, index_dir),
                         questions=report.questions)
@@ -355,6 +416,12 @@ def eval_command(
           f" ({sum(1 for q in eval_set.questions if q.answerable)} answerable), index {index_dir}"
           + (f", {errors} errored" if errors else ""), file=out)
     print(format_table(report.summary), file=out)
+    print(EXACT_MATCH_NOTE, file=out)
+    wrong = worst_questions(report.questions)
+    if wrong:
+        print(f"\nwrong answers ({len(wrong)} shown of {count_wrong(report.questions)}; all rows in --out/--csv):", file=out)
+        for line in wrong:
+            print(line, file=out)
     if report.summary["n"] == 0:
         print("FAIL: zero questions", file=out)
         return 1

@@ -10,31 +10,71 @@ citation, collapsed copies listed as "also reported by", and newer reports first
 The answer text is rebuilt from the quotes in the new order, so ``[n]`` still matches."""
 from __future__ import annotations
 
+import datetime as dt
 import re
-from dataclasses import replace
-from typing import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Callable, Mapping, Sequence
 
 from .lexical import terms
 from .newsmeta import article_info, date_interval
-from .types import Answer, Article, Citation, Report
+from .text import split_sentences
+from .timeparse import parse_time
+from .types import Answer, Article, Citation, Report, TimeRange
 
 _FIGURE = re.compile(r"(?<![\w.])[$€£¥]?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|million|billion|thousand|bn|m\b))?", re.I)
 SAME_THING_OVERLAP = 0.3  # share of content words two sentences must have in common
 
 
 def annotate(answer: Answer, articles: Mapping[str, Article],
-             copies: Mapping[str, Sequence[str]] | None = None, latest: bool = False) -> Answer:
-    """``answer`` with news metadata on its citations, copies listed, and newer reports first."""
+             copies: Mapping[str, Sequence[str]] | None = None, latest: bool = False,
+             newer: Callable[[], Sequence] | None = None) -> Answer:
+    """``answer`` with news metadata on its citations, copies listed, and newer reports
+    first. For a "latest" question, ``newer()`` gives the answer stage's scored candidate
+    sentences; the best one from an article newer than every cited one is cited first."""
     if not answer.citations:
         return answer
     copies = copies or {}
-    cites = [_with_meta(c, articles, copies) for c in answer.citations]
+    cites = list(answer.citations)
+    if latest and newer is not None:
+        extra = newest_candidate(cites, newer(), articles)
+        if extra is not None:
+            cites = [extra] + cites
+    cites = [_with_meta(c, articles, copies) for c in cites]
     ordered, earlier = order_reports(cites, latest)
-    if [c.n for c in ordered] == [c.n for c in cites] and not earlier:
+    if [c.n for c in ordered] == [c.n for c in answer.citations] and not earlier:
         return replace(answer, citations=tuple(cites))
     renumbered = [replace(c, n=i, earlier_report=c.n in earlier) for i, c in enumerate(ordered, 1)]
     text = " ".join(f"{c.quote} [{c.n}]" for c in renumbered)
     return replace(answer, text=text, citations=tuple(renumbered))
+
+
+NEWER_SCORE_RATIO = 0.6  # a newer article's sentence must score this share of the best one
+
+
+def newest_candidate(cites: Sequence[Citation], ranked: Sequence, articles: Mapping[str, Article]) -> Citation | None:
+    """The best-scored candidate sentence from an article dated after every cited article
+    (and scoring at least NEWER_SCORE_RATIO of the best candidate), as a verified citation."""
+    if not ranked:
+        return None
+    cited_end = max((_end(articles.get(c.doc_id)) for c in cites), default=-1)
+    best = ranked[0].score
+    for cand in ranked:
+        if cand.score < NEWER_SCORE_RATIO * best:
+            break
+        doc = cand.hit.chunk.doc_id
+        article = articles.get(doc)
+        if article is None or _end(article) <= cited_end or any(c.doc_id == doc for c in cites):
+            continue
+        quote = article.text[cand.start:cand.end]
+        if not quote.strip() or cand.coverage <= 0:
+            continue
+        return Citation(0, doc, article.title, quote, cand.start, cand.end, round(cand.score, 4))
+    return None
+
+
+def _end(article: Article | None) -> int:
+    span = date_interval(article_info(article).date) if article is not None else None
+    return span[1].toordinal() if span else -1
 
 
 def _with_meta(c: Citation, articles: Mapping[str, Article], copies: Mapping[str, Sequence[str]]) -> Citation:
@@ -90,3 +130,116 @@ def figures_differ(a: str, b: str) -> bool:
     if not ta or not tb:
         return False
     return len(ta & tb) / min(len(ta), len(tb)) >= SAME_THING_OVERLAP
+
+
+# ---------------------------------------------------------------- which articles a question searches
+
+@dataclass(frozen=True)
+class Scope:
+    question: str  # the question without its time words (what is searched and scored)
+    range: TimeRange | None
+    doc_ids: list[str]  # the articles searched
+    digest: bool = False  # "what happened last week?": the lead of each article in the range
+
+
+_GENERIC = set("""what whats which who happened happen happening going on new news any anything
+there was were is are be been the a an in of about report reported reports story stories
+published publish said say tell me us give latest recent recently headlines headline top
+did do does has have had has why how where when up else""".split())
+
+
+def is_digest_question(question: str) -> bool:
+    """True when nothing but generic words is left ("What happened?", "Any news?")."""
+    words = re.findall(r"[a-z']+", question.lower())
+    return not [w for w in words if w not in _GENERIC]
+
+
+def scope_question(question: str, as_of: dt.date, explicit: TimeRange | None, base: Sequence[str],
+                   articles: Mapping[str, Article]) -> Scope:
+    """The articles a question searches: ``base`` narrowed to the publication dates the
+    question names (or ``explicit`` since/until). Undated articles are left out of a dated
+    search. An absolute range ("in 2017") in which no article is dated may name when
+    something happened rather than when it was reported, so then everything is searched."""
+    parsed = parse_time(question, as_of)
+    rng = parsed.range
+    if explicit is not None:
+        rng = replace(explicit, latest=bool(rng and rng.latest))
+    search_q = parsed.cleaned or question
+    docs = list(base)
+    if rng is not None and rng.filters:
+        inside = [d for d in base if in_range(articles[d], rng)]
+        if inside or explicit is not None or parsed.relative:
+            docs = inside
+        else:
+            rng = replace(rng, applied=False)
+    digest = bool(rng is not None and rng.filters and rng.applied and docs and is_digest_question(search_q))
+    return Scope(search_q, rng, docs, digest)
+
+
+def in_range(article: Article, rng: TimeRange) -> bool:
+    span = date_interval(article_info(article).date)
+    if span is None:
+        return False
+    if rng.start and span[1] < dt.date.fromisoformat(rng.start):
+        return False
+    if rng.end and span[0] > dt.date.fromisoformat(rng.end):
+        return False
+    return True
+
+
+DIGEST_ARTICLES = 3
+_MIN_LEAD_WORDS = 6  # shorter first lines are captions or datelines
+
+
+def digest(question: str, query: str, doc_ids: Sequence[str], articles: Mapping[str, Article]) -> Answer:
+    """"What happened last week?": the lead sentence of the newest articles in the range,
+    newest first, each a verified quote."""
+    newest = sorted(doc_ids, key=lambda d: (-_end(articles[d]), d))[:DIGEST_ARTICLES]
+    cites = []
+    for d in newest:
+        text = articles[d].text
+        for a, b in split_sentences(text, 0, len(text)):
+            if len(text[a:b].split()) >= _MIN_LEAD_WORDS:
+                cites.append(Citation(len(cites) + 1, d, articles[d].title, text[a:b], a, b, 0.0))
+                break
+    body = " ".join(f"{c.quote} [{c.n}]" for c in cites)
+    more = len(doc_ids) - len(cites)
+    if more > 0:
+        body += f" ({more} more article{'s' if more != 1 else ''} in this period.)"
+    return Answer(question, query, body, not cites, tuple(cites), ())
+
+
+def explain_scope(answer: Answer) -> Answer:
+    """Say, in an abstention, what was searched: no article in the dates asked about, or
+    how many of the articles were searched."""
+    if not answer.abstained:
+        return answer
+    rng, n, total = answer.time_range, answer.searched_articles, answer.total_articles
+    if rng is not None and rng.filters and rng.applied and n == 0:
+        words = "since/until" if rng.expression == "since/until" else f"“{rng.expression}”, as of {answer.as_of}"
+        text = f"No article is dated {rng.describe()} ({words}): searched 0 of {total} articles."
+        return replace(answer, text=text)
+    if n is not None and total is not None and n < total:
+        dated = f" dated {rng.describe()}" if rng is not None and rng.filters and rng.applied else ""
+        return replace(answer, text=f"{answer.text} Searched {n} of {total} articles{dated}.")
+    return answer
+
+
+def describe_scope(answer: Answer) -> str:
+    """One line on the dates searched, for the page and ``assistant ask`` ("" when the
+    question named no time and nothing was restricted)."""
+    rng, n, total = answer.time_range, answer.searched_articles, answer.total_articles
+    counted = f"{n} of {total} articles searched" if n is not None and total is not None else ""
+    if rng is None:
+        return counted if n is not None and total is not None and n < total else ""
+    words = f"“{rng.expression}”" if rng.expression and rng.expression != "since/until" else "since/until"
+    parts = []
+    if rng.filters and rng.applied:
+        parts.append(f"Articles dated {rng.describe()} ({words}, as of {answer.as_of})")
+    elif rng.filters:
+        parts.append(f"No article is dated {rng.describe()} ({words}), so all were searched")
+    if rng.latest:
+        parts.append("newest reports first" if parts else f"Newest reports first ({words})")
+    if counted and (rng.filters or (n is not None and n < total)):
+        parts.append(counted)
+    return "; ".join(parts)

@@ -229,3 +229,24 @@ def parse_as_of(value: str | dt.date | None, today: dt.date | None = None) -> dt
         from .errors import AssistantError
 
         raise AssistantError(f"as of date {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-03-09.")
+
+
+def explicit_range(since: str | dt.date | None, until: str | dt.date | None) -> TimeRange | None:
+    """The range set by ``--since/--until`` (or the page's settings), validated; None if neither."""
+    from .errors import AssistantError
+
+    if not since and not until:
+        return None
+    days = []
+    for name, value in (("since", since), ("until", until)):
+        if not value:
+            days.append(None)
+            continue
+        try:
+            days.append(value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip()))
+        except ValueError:
+            raise AssistantError(f"{name} date {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-03-09.")
+    if days[0] and days[1] and days[0] > days[1]:
+        raise AssistantError(f"since ({days[0]}) is after until ({days[1]}): swap them.")
+    return TimeRange(days[0].isoformat() if days[0] else None, days[1].isoformat() if days[1] else None,
+                     "since/until")

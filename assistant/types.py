@@ -101,9 +101,19 @@ class TimeRange:
     end: str | None = None
     expression: str = ""
     latest: bool = False
+    applied: bool = True  # False: no article is dated in the range, so every article was searched
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "expression": self.expression, "latest": self.latest}
+        return {"start": self.start, "end": self.end, "expression": self.expression, "latest": self.latest,
+                "applied": self.applied}
+
+    def describe(self) -> str:
+        """"2026-03-02 to 2026-03-08", "since 2026-03-02", "up to 2021-04-30" or ""."""
+        if self.start and self.end:
+            return self.start if self.start == self.end else f"{self.start} to {self.end}"
+        if self.start:
+            return f"since {self.start}"
+        return f"up to {self.end}" if self.end else ""
 
     @property
     def filters(self) -> bool:
@@ -163,3 +173,5 @@ class BuildReport:
     seconds: float
     warnings: tuple[str, ...] = ()
     index_dir: str = ""
+    # near-duplicate groups collapsed at index time: (representative, (copies, ...))
+    collapsed: tuple[tuple[str, tuple[str, ...]], ...] = ()

@@ -1,0 +1,173 @@
+"""News behaviour on a dated corpus (tests/data/news): a story, its follow-up a week later
+with a revised figure, a syndicated copy with another header and footer, two unrelated
+stories. As of Wednesday 2026-03-11, "last week" is 2026-03-02 .. 2026-03-08."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.build import build_index
+from assistant.cli import main
+from assistant.engine import Assistant
+
+NEWS = Path(__file__).resolve().parent / "data" / "news"
+AS_OF = "2026-03-11"
+
+
+@pytest.fixture(scope="module")
+def news_index(tmp_path_factory):
+    from conftest import HashEncoder
+
+    enc = HashEncoder()
+    ix = tmp_path_factory.mktemp("news") / "index"
+    report = build_index(NEWS, ix, encoder=enc, progress=False)
+    return ix, enc, report
+
+
+@pytest.fixture(scope="module")
+def news(news_index):
+    ix, enc, _ = news_index
+    return Assistant.open(ix, encoder=enc)
+
+
+def test_latest_estimate_cites_follow_up_first_and_shows_the_earlier_figure(news):
+    a = news.ask("What is the latest cost estimate?", as_of=AS_OF)
+    assert not a.abstained
+    first, second = a.citations[0], a.citations[1]
+    assert first.doc_id == "harbour-bridge-revised" and "$468 million" in first.quote
+    assert first.date == "2026-03-09" and first.source == "Harbour Times" and not first.earlier_report
+    assert second.doc_id == "harbour-bridge-cost" and "$412 million" in second.quote
+    assert second.earlier_report and second.date == "2026-03-02"
+    assert a.text.index("$468 million") < a.text.index("$412 million")
+    assert a.text.startswith(first.quote) and "[1]" in a.text and "[2]" in a.text
+    assert a.time_range.latest
+
+
+def test_last_week_searches_only_that_week(news):
+    a = news.ask("What happened last week?", as_of=AS_OF)
+    assert (a.time_range.start, a.time_range.end) == ("2026-03-02", "2026-03-08")
+    assert a.searched_articles == 2 and a.total_articles == 4  # the copy is collapsed, not counted
+    assert a.citations and all("2026-03-02" <= c.date <= "2026-03-08" for c in a.citations)
+    assert {c.doc_id for c in a.citations} == {"marathon", "harbour-bridge-cost"}
+    # a topical question in the same week only finds that week's articles
+    b = news.ask("What did the council say about the bridge cost last week?", as_of=AS_OF)
+    assert b.citations and {c.doc_id for c in b.citations} == {"harbour-bridge-cost"}
+    assert all(h.chunk.doc_id in {"marathon", "harbour-bridge-cost"} for h in b.hits)
+
+
+def test_as_of_changes_what_last_week_means(news):
+    a = news.ask("What happened last week?", as_of="2026-03-18")  # week of 2026-03-09
+    assert [c.doc_id for c in a.citations] == ["harbour-bridge-revised"]
+
+
+def test_syndicated_copy_is_collapsed(news_index, news):
+    _, _, report = news_index
+    assert report.collapsed == (("harbour-bridge-cost", ("coast-post-bridge-copy",)),)
+    assert news.manifest["duplicates"] == {"harbour-bridge-cost": ["coast-post-bridge-copy"]}
+    assert all(c.doc_id != "coast-post-bridge-copy" for c in news.stored.chunks)
+    a = news.ask("How much will the harbour bridge cost?", as_of=AS_OF)
+    assert all(c.doc_id != "coast-post-bridge-copy" for c in a.citations)
+    orig = next(c for c in a.citations if c.doc_id == "harbour-bridge-cost")
+    assert [(r.doc_id, r.source, r.date) for r in orig.also_reported_by] == [("coast-post-bridge-copy", "Coast Post", "2026-03-03")]
+    assert orig.to_dict()["also_reported_by"][0]["source"] == "Coast Post"
+
+
+def test_relative_range_without_articles_says_so(news):
+    a = news.ask("What happened yesterday?", as_of=AS_OF)
+    assert a.abstained and a.searched_articles == 0
+    assert "No article is dated 2026-03-10" in a.text and "searched 0 of 4 articles" in a.text
+
+
+def test_absolute_range_without_articles_searches_everything(news):
+    a = news.ask("Who won the city marathon in 2017?", as_of=AS_OF)
+    assert not a.time_range.applied and a.searched_articles == 4
+    assert a.citations and a.citations[0].doc_id == "marathon"
+
+
+def test_since_until_override_and_restricted_refusal_counts(news):
+    a = news.ask("How much will school lunches cost?", as_of=AS_OF, since="2026-03-01", until="2026-03-31")
+    assert a.abstained and a.searched_articles == 3 and "Searched 3 of 4 articles dated 2026-03-01 to 2026-03-31" in a.text
+    b = news.ask("How much will the free lunches cost?", doc_ids=["marathon"], as_of=AS_OF)
+    assert b.abstained and "Searched 1 of 4 articles" in b.text
+
+
+def test_incremental_build_keeps_copies_unembedded_and_promotes_a_copy(tmp_path):
+    from conftest import HashEncoder
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for name in ("harbour-bridge-cost.md", "marathon.md"):
+        shutil.copy(NEWS / name, corpus / name)
+    enc = HashEncoder()
+    build_index(corpus, tmp_path / "ix", encoder=enc, progress=False)
+    shutil.copy(NEWS / "coast-post-bridge-copy.html", corpus / "coast-post-bridge-copy.html")
+    before = enc.encoded
+    r = build_index(corpus, tmp_path / "ix", encoder=enc, progress=False)
+    assert r.added == 1 and r.embedded_chunks == 0 and enc.encoded == before  # the copy is not embedded
+    (corpus / "harbour-bridge-cost.md").unlink()
+    r = build_index(corpus, tmp_path / "ix", encoder=enc, progress=False)
+    assert r.removed == 1 and r.collapsed == () and r.embedded_chunks >= 1  # the copy now stands alone
+    a = Assistant.open(tmp_path / "ix", encoder=enc).ask("How much will the harbour bridge cost?")
+    assert a.citations[0].doc_id == "coast-post-bridge-copy" and a.citations[0].source == "Coast Post"
+
+
+def test_cli_ask_as_of_since_history_and_index_report(news_index, capsys, tmp_path):
+    ix, _, _ = news_index
+    from conftest import HashEncoder
+    import assistant.embed as embed_mod
+
+    orig = embed_mod.load_encoder
+    embed_mod.load_encoder = lambda *a, **k: HashEncoder()
+    try:
+        assert main(["ask", "What is the latest cost estimate?", "--index", str(ix), "--as-of", AS_OF, "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["as_of"] == AS_OF and out["time_range"]["latest"] is True
+        assert out["citations"][0]["doc_id"] == "harbour-bridge-revised" and out["citations"][1]["earlier_report"]
+        assert main(["ask", "What happened last week?", "--index", str(ix), "--as-of", AS_OF]) == 0
+        text = capsys.readouterr().out
+        assert "Articles dated 2026-03-02 to 2026-03-08 (“last week”, as of 2026-03-11)" in text
+        assert "also reported by: Coast Post, 2026-03-03" in text
+        assert main(["ask", "bridge", "--index", str(ix), "--since", "2026-3-1"]) == 2
+        assert "YYYY-MM-DD" in capsys.readouterr().err
+        # --history: one turn per flag; the question is never swallowed
+        assert main(["ask", "How much will it cost?", "--history", "Tell me about the harbour bridge",
+                     "--history", "Who won the marathon?", "--index", str(ix), "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["question"] == "How much will it cost?"
+        assert main(["ask", "--history", "Tell me about the harbour bridge", "How much will it cost?",
+                     "--index", str(ix), "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["question"] == "How much will it cost?" and "harbour bridge" in out["query"].lower()
+        assert main(["index", "--corpus", str(NEWS), "--index", str(tmp_path / "ix2"), "--quiet"]) == 0
+        assert "near-duplicates: 1 copy collapsed into 1 article(s): harbour-bridge-cost kept, coast-post-bridge-copy collapsed" \
+            in capsys.readouterr().out
+    finally:
+        embed_mod.load_encoder = orig
+
+
+def test_eval_line_with_as_of_is_answered_against_that_date(tmp_path):
+    from conftest import HashEncoder
+
+    from assistant.evalsets import parse_jsonl
+    from assistant.errors import EvalFileError
+    from assistant.evaluate import run_eval
+
+    qs = parse_jsonl(
+        '{"id": "a", "question": "What happened last week?", "answers": ["$468 million"], '
+        '"gold_doc_ids": ["harbour-bridge-revised"], "as_of": "2026-03-18"}\n'
+        '{"id": "b", "question": "What happened last week?", "answers": ["Grace Wanjiru"], '
+        '"gold_doc_ids": ["marathon"], "as_of": "2026-03-11"}\n'
+        '{"id": "c", "question": "What happened last week?", "answers": [], "gold_doc_ids": []}\n')
+    assert [q.as_of for q in qs] == ["2026-03-18", "2026-03-11", None]
+    enc = HashEncoder()
+    build_index(NEWS, tmp_path / "ix", encoder=enc, progress=False)
+    report = run_eval(qs, Assistant.open(tmp_path / "ix", encoder=enc), progress=False, as_of="2026-01-07")
+    rows = {r["id"]: r for r in report.questions}
+    assert rows["a"]["as_of"] == "2026-03-18" and rows["a"]["answer_recall"] == 1.0
+    assert rows["b"]["as_of"] == "2026-03-11" and rows["b"]["answer_recall"] == 1.0
+    assert rows["c"]["as_of"] == "2026-01-07" and rows["c"]["abstained"]  # the run's date: nothing that week
+    with pytest.raises(EvalFileError, match="YYYY-MM-DD"):
+        parse_jsonl('{"id": "x", "question": "q?", "answers": [], "gold_doc_ids": [], "as_of": "March"}\n')
