@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test index eval eval-seed eval-xquad eval-near bench chromium clean
+.PHONY: setup run test index eval eval-seed eval-xquad eval-near eval-news bench chromium clean
 
 setup: $(STAMP)
 
@@ -46,7 +46,13 @@ eval-xquad: setup
 eval-near: setup
 	$(VENV)/bin/assistant eval eval/near_miss_questions.jsonl --corpus corpus --out artifacts/eval-near.json
 
-eval: eval-seed eval-xquad eval-near
+# dated questions (each line has its own as_of) over the dated test corpus: README "News"
+eval-news: setup
+	$(VENV)/bin/assistant eval eval/news_questions.jsonl --corpus tests/data/news --out artifacts/eval-news.json \
+	  --fail-under hit@5=1.0 --fail-under answer_recall=0.8 --fail-under quote_exactness=1.0 \
+	  --fail-under abstention_accuracy=0.75
+
+eval: eval-seed eval-xquad eval-near eval-news
 
 bench: setup
 	$(PY) bench/bench.py

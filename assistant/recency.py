@@ -22,7 +22,7 @@ from .timeparse import parse_time
 from .types import Answer, Article, Citation, Report, TimeRange
 
 _FIGURE = re.compile(r"(?<![\w.])[$€£¥]?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|million|billion|thousand|bn|m\b))?", re.I)
-SAME_THING_OVERLAP = 0.3  # share of content words two sentences must have in common
+SAME_THING_OVERLAP = 0.5  # share of content words (of the shorter sentence) two sentences must have in common
 
 
 def annotate(answer: Answer, articles: Mapping[str, Article],
@@ -67,6 +67,8 @@ def newest_candidate(cites: Sequence[Citation], ranked: Sequence, articles: Mapp
             continue
         quote = article.text[cand.start:cand.end]
         if not quote.strip() or cand.coverage <= 0:
+            continue
+        if not any(same_thing(quote, c.quote) for c in cites):  # a newer report of the same story only
             continue
         return Citation(0, doc, article.title, quote, cand.start, cand.end, round(cand.score, 4))
     return None
@@ -124,6 +126,11 @@ def figures_differ(a: str, b: str) -> bool:
     fa, fb = figures(a), figures(b)
     if not fa or not fb or fa == fb:
         return False
+    return same_thing(a, b)
+
+
+def same_thing(a: str, b: str) -> bool:
+    """Enough content words (numbers aside) in common to be about the same thing."""
     ta, tb = set(terms(a)), set(terms(b))
     ta -= {t for t in ta if any(ch.isdigit() for ch in t)}
     tb -= {t for t in tb if any(ch.isdigit() for ch in t)}

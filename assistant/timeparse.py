@@ -32,7 +32,7 @@ _UNIT = r"(?P<unit>day|week|month|year)s?"
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
 _ISO = r"(?P<iso>(?:19|20)\d{2}-\d{2}-\d{2})"
 _LATEST = re.compile(r"\b(latest|newest|most recent(?:ly)?|recently|lately|current(?:ly)?|now|nowadays|these days|"
-                     r"at (?:the )?(?:moment|present)|up[- ]to[- ]date|so far|still)\b", re.I)
+                     r"at (?:the )?(?:moment|present)|up[- ]to[- ]date)\b", re.I)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ AS_OF = "2026-03-11"
 
 @pytest.fixture(scope="module")
 def news_index(tmp_path_factory):
-    from conftest import HashEncoder
+    from tests.fakes import HashEncoder
 
     enc = HashEncoder()
     ix = tmp_path_factory.mktemp("news") / "index"
@@ -95,7 +95,7 @@ def test_since_until_override_and_restricted_refusal_counts(news):
 
 
 def test_incremental_build_keeps_copies_unembedded_and_promotes_a_copy(tmp_path):
-    from conftest import HashEncoder
+    from tests.fakes import HashEncoder
 
     corpus = tmp_path / "c"
     corpus.mkdir()
@@ -116,7 +116,7 @@ def test_incremental_build_keeps_copies_unembedded_and_promotes_a_copy(tmp_path)
 
 def test_cli_ask_as_of_since_history_and_index_report(news_index, capsys, tmp_path):
     ix, _, _ = news_index
-    from conftest import HashEncoder
+    from tests.fakes import HashEncoder
     import assistant.embed as embed_mod
 
     orig = embed_mod.load_encoder
@@ -149,7 +149,7 @@ def test_cli_ask_as_of_since_history_and_index_report(news_index, capsys, tmp_pa
 
 
 def test_eval_line_with_as_of_is_answered_against_that_date(tmp_path):
-    from conftest import HashEncoder
+    from tests.fakes import HashEncoder
 
     from assistant.evalsets import parse_jsonl
     from assistant.errors import EvalFileError
