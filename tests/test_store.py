@@ -202,16 +202,18 @@ def test_a_build_in_another_process_is_waited_for(seed_corpus, tmp_path, hash_en
     import sys
 
     ix = tmp_path / "ix"
+    released = tmp_path / "released"
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from assistant.store import index_lock\n"
-         f"with index_lock({str(ix)!r}):\n    print('locked', flush=True); time.sleep(1.5)"],
+         "import sys, time; from pathlib import Path; from assistant.store import index_lock\n"
+         f"with index_lock({str(ix)!r}):\n    print('locked', flush=True); time.sleep(1.5)\n"
+         f"    Path({str(released)!r}).write_text('x')"],
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         logs = []
         r = build_index(seed_corpus, ix, Settings(), encoder=hash_encoder, progress=False, log=logs.append)
-        assert holder.poll() is not None, "the build must not run while the other process holds the lock"
+        assert released.exists(), "the build must not run while the other process holds the lock"
         assert r.added == 2 and any("another build is running" in m for m in logs)
     finally:
         holder.kill()
