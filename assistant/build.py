@@ -21,7 +21,8 @@ from .errors import AssistantError, IndexCorruptError, IndexMismatchError, Index
 from .dedup import find_duplicates
 from .load import load_corpus
 from .settings import TOKEN_ENCODING, Settings
-from .store import StoredIndex, article_hash, build_faiss, index_lock, load_index, read_manifest, save_index
+from . import ann
+from .store import StoredIndex, article_hash, index_lock, load_index, read_manifest, save_index
 from .types import Article, BuildReport, Chunk
 
 EMBED_SLAB = 256  # texts per encode() call: bounds memory and drives the progress bar
@@ -125,7 +126,11 @@ def _build_locked(corpus_path, index_dir, settings: Settings, encoder, encoder_f
         "duplicates": dups,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    faiss_index = build_faiss(embeddings, settings.index_type, settings.hnsw_m)
+    faiss_index, manifest["index"] = ann.build(
+        embeddings, settings.index_type, settings.hnsw_m,
+        previous=previous.faiss_index if previous else None,
+        previous_params=previous.manifest.get("index") if previous else None,
+    )
     save_index(index_dir, manifest, articles, chunks, embeddings, faiss_index, sentences, sentence_vectors)
     return BuildReport(
         len(added), len(changed), len(removed), len(unchanged), len(chunks), len(new_chunks),

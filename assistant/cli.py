@@ -24,7 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     ix.add_argument("--corpus", default="corpus", help="folder of .txt/.md/.html articles, a BEIR .jsonl or a SQuAD .json (default: corpus/)")
     ix.add_argument("--index", default="index", help="index folder (default: index/)")
     ix.add_argument("--model", default=None, help="sentence-transformers model name or path (default: the packaged all-MiniLM-L6-v2)")
-    ix.add_argument("--index-type", choices=INDEX_TYPES, default=None, help="flat (exact, default) or hnsw (approximate, for large corpora)")
+    ix.add_argument("--index-type", choices=INDEX_TYPES, default=None, 
+                    help="auto (default: flat below 200,000 chunks, else ivfpq), flat (exact), "
+                         "ivfpq (compressed + exact re-ranking: large corpora, little memory) or hnsw (approximate, all vectors in memory)")
     ix.add_argument("--allow-download", action="store_true", help="let --model fetch a model from the Hugging Face hub (needs network)")
     ix.add_argument("--backend", choices=BACKENDS, default=None, help=backend_help)
     ix.add_argument("--quiet", action="store_true", help="no progress bars")

