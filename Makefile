@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test index eval eval-seed eval-xquad eval-near eval-news bench chromium clean
+.PHONY: setup run test index eval eval-seed eval-xquad eval-near eval-news bench bench-scale chromium clean
 
 setup: $(STAMP)
 
@@ -56,6 +56,10 @@ eval: eval-seed eval-xquad eval-near eval-news
 
 bench: setup
 	$(PY) bench/bench.py
+
+# vector index types at 100k and 1M generated vectors (README "Scale"): ~2 GB of scratch disk, ~20 min
+bench-scale: setup
+	nice -n 10 $(PY) bench/scale.py --sizes 100000 1000000 --queries 300
 
 clean:
 	rm -rf .cache artifacts .pytest_cache
