@@ -21,11 +21,11 @@ from .errors import AssistantError, IndexCorruptError, IndexMismatchError, Index
 from .dedup import find_duplicates
 from .load import load_corpus
 from .settings import TOKEN_ENCODING, Settings
-from . import ann
-from .store import StoredIndex, article_hash, index_lock, load_index, read_manifest, save_index
+from .store import IndexWriter, StoredIndex, article_hash, index_lock, load_index, read_manifest
 from .types import Article, BuildReport, Chunk
 
-EMBED_SLAB = 256  # texts per encode() call: bounds memory and drives the progress bar
+EMBED_SLAB = 256  # chunks per encode call and per write: bounds the build's memory
+COPY_SLAB = 4096  # rows per batch when unchanged articles are copied from the previous index
 
 
 def chunk_settings(settings: Settings) -> dict:
@@ -57,7 +57,8 @@ def build_index(
 def _build_locked(corpus_path, index_dir, settings: Settings, encoder, encoder_factory, progress: bool, log) -> BuildReport:
     t0 = time.perf_counter()
     loaded = load_corpus(corpus_path)
-    articles = loaded.articles
+    warnings = list(loaded.warnings)
+    articles = within_size_limit(loaded.articles, settings.max_article_chars, warnings, log)
     model_name = encoder.name if encoder is not None else settings.model
     previous = _previous(index_dir, model_name, settings, log)
 
@@ -71,75 +72,138 @@ def _build_locked(corpus_path, index_dir, settings: Settings, encoder, encoder_f
     if previous and not (added or changed or removed) and previous.manifest.get("settings") == chunk_settings(settings):
         dups = previous.manifest.get("duplicates") or {}
         return BuildReport(0, 0, 0, len(unchanged), len(previous.chunks), 0, time.perf_counter() - t0,
-                           tuple(loaded.warnings), str(index_dir), _groups(dups))
+                           tuple(warnings), str(index_dir), _groups(dups))
 
     # Near-duplicate copies are listed, not indexed: only representatives get chunks.
     dups = find_duplicates(articles)
     copy_ids = {d for ds in dups.values() for d in ds}
-    had_chunks = {c.doc_id for c in previous.chunks} if previous else set()
-    # Reuse rows of unchanged representatives; chunk and embed the rest.
-    reuse = {d for d in unchanged if d in had_chunks and d not in copy_ids}
-    todo = [a for a in articles if a.doc_id not in reuse and a.doc_id not in copy_ids]
+    had_chunks = set(previous.chunks.doc_ids()) if previous else set()
+    # Reuse rows of unchanged representatives; chunk and embed the rest, batch by batch.
+    keep = {d for d in unchanged if d in had_chunks and d not in copy_ids}
+    todo = [a for a in articles if a.doc_id not in keep and a.doc_id not in copy_ids]
     if todo and encoder is None:
         encoder = (encoder_factory or (lambda: embed.encoder_from_settings(settings)))()
     if encoder is not None and previous and previous.manifest.get("dim") not in (None, encoder.dim):
         raise IndexMismatchError("Encoder dimension differs from the index: rebuild into an empty --index folder.")
-    new_chunks: list[Chunk] = []
-    if todo:
-        limits = ChunkLimits(settings.chunk_tokens, settings.overlap_tokens, encoder.max_tokens, encoder.count_tokens)
-        for a in _bar(todo, progress, "chunking", "article"):
-            new_chunks.extend(chunk_article(a, limits))
-    by_id = {a.doc_id: a for a in articles}
-    new_vecs, new_sentences, new_sentence_vecs = _embed(encoder, by_id, new_chunks, progress)
-
-    chunks: list[Chunk] = []
-    parts: list[np.ndarray] = []
-    sentences: list[tuple[str, int, int]] = []
-    sentence_parts: list[np.ndarray] = []
-    keep = reuse
-    if previous:
-        rows = [i for i, c in enumerate(previous.chunks) if c.doc_id in keep]
-        chunks.extend(previous.chunks[i] for i in rows)
-        parts.append(previous.embeddings[rows])
-        srows = [i for i, t in enumerate(previous.sentences) if t[0] in keep]
-        sentences.extend(previous.sentences[i] for i in srows)
-        sentence_parts.append(previous.sentence_vectors[srows].astype(np.float32))
-    chunks.extend(new_chunks)
-    parts.append(new_vecs)
-    sentences.extend(new_sentences)
-    sentence_parts.append(new_sentence_vecs)
     dim = encoder.dim if encoder is not None else previous.manifest["dim"]
-    embeddings = np.concatenate([p.reshape(-1, dim) for p in parts]).astype(np.float32)
-    sentence_vectors = np.concatenate([p.reshape(-1, dim) for p in sentence_parts])
-    if not chunks:
-        raise AssistantError("The corpus produced no text to index (every article is boilerplate or empty): add articles with body text.")
-
-    manifest = {
-        "model": model_name,
-        "dim": dim,
-        "max_tokens": encoder.max_tokens if encoder is not None else previous.manifest.get("max_tokens"),
-        "settings": chunk_settings(settings),
-        "corpus": str(corpus_path),
-        "articles": {a.doc_id: {"hash": new_hashes[a.doc_id], "title": a.title} for a in articles},
-        "counts": {"articles": len(articles), "chunks": len(chunks), "sentences": len(sentences)},
-        "content_hash": content_hash(model_name, chunk_settings(settings), new_hashes),
-        "duplicates": dups,
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    faiss_index, manifest["index"] = ann.build(
-        embeddings, settings.index_type, settings.hnsw_m,
-        previous=previous.faiss_index if previous else None,
-        previous_params=previous.manifest.get("index") if previous else None,
-    )
-    save_index(index_dir, manifest, articles, chunks, embeddings, faiss_index, sentences, sentence_vectors)
+    by_id = {a.doc_id: a for a in articles}
+    with IndexWriter(index_dir, dim, settings.index_type, settings.hnsw_m) as writer:
+        if previous:
+            _copy_unchanged(previous, [d for d in previous.articles if d in keep], by_id, writer)
+        for a in articles:
+            if a.doc_id in copy_ids:
+                writer.add_article(a)  # stored for its date and source, not chunked
+        embedded = _embed_articles(encoder, todo, settings, writer, progress) if todo else 0
+        if not writer.chunks:
+            raise AssistantError("The corpus produced no text to index (every article is boilerplate or empty): add articles with body text.")
+        manifest = {
+            "model": model_name,
+            "dim": dim,
+            "max_tokens": encoder.max_tokens if encoder is not None else previous.manifest.get("max_tokens"),
+            "settings": chunk_settings(settings),
+            "corpus": str(corpus_path),
+            "articles": {a.doc_id: {"hash": new_hashes[a.doc_id], "title": a.title} for a in articles},
+            "counts": {"articles": len(articles), "chunks": writer.chunks, "sentences": writer.sentences},
+            "content_hash": content_hash(model_name, chunk_settings(settings), new_hashes),
+            "duplicates": dups,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        writer.commit(manifest, previous.faiss_index if previous else None,
+                      previous.manifest.get("index") if previous else None)
     return BuildReport(
-        len(added), len(changed), len(removed), len(unchanged), len(chunks), len(new_chunks),
-        time.perf_counter() - t0, tuple(loaded.warnings), str(index_dir), _groups(dups),
+        len(added), len(changed), len(removed), len(unchanged), writer.chunks, embedded,
+        time.perf_counter() - t0, tuple(warnings), str(index_dir), _groups(dups),
     )
 
 
 def _groups(dups: dict) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((rep, tuple(copies)) for rep, copies in sorted(dups.items()))
+
+
+def within_size_limit(articles: list[Article], limit: int, warnings: list[str], log=None) -> list[Article]:
+    """The articles whose text is at most ``limit`` characters; each one over it is skipped
+    with a warning saying how to index it (one huge article would otherwise take hours)."""
+    kept = []
+    for a in articles:
+        if len(a.text) <= limit:
+            kept.append(a)
+            continue
+        warnings.append(
+            f"{a.doc_id}: skipped, its text is {len(a.text):,} characters, over the per-article limit of {limit:,} "
+            f"(about {len(a.text) // 4:,} tokens to embed): split it into smaller articles, or raise the limit "
+            f"with ASSISTANT_MAX_ARTICLE_CHARS."
+        )
+    return kept
+
+
+def _copy_unchanged(previous: StoredIndex, doc_ids: list[str], by_id: dict[str, Article], writer: IndexWriter) -> None:
+    """Rows of unchanged articles, copied from the previous index in batches (chunk vectors
+    read back from FAISS, sentence vectors from their memory-mapped array)."""
+    for d in doc_ids:
+        writer.add_article(by_id[d])
+    rows = previous.chunks.rows_of(doc_ids)
+    for i in range(0, len(rows), COPY_SLAB):
+        batch = rows[i : i + COPY_SLAB]
+        chunks = [previous.chunks[int(r)] for r in batch]
+        writer.add_chunks(chunks, previous.chunk_vectors(batch), [embed_text(by_id[c.doc_id].title, c.text) for c in chunks])
+    keep_idx = [previous.articles.index_of[d] for d in doc_ids]
+    srows = np.flatnonzero(np.isin(previous.sentences.rows[:, 0], keep_idx))
+    for i in range(0, len(srows), COPY_SLAB):
+        batch = srows[i : i + COPY_SLAB]
+        writer.add_sentences([previous.sentences[int(r)] for r in batch], np.asarray(previous.sentence_vectors[batch]))
+
+
+def _embed_articles(encoder: Encoder, todo: list[Article], settings: Settings, writer: IndexWriter, progress: bool) -> int:
+    """Chunk, embed and write the articles in batches of about EMBED_SLAB chunks, so memory
+    holds one batch, not the corpus. Returns the number of chunks embedded."""
+    limits = ChunkLimits(settings.chunk_tokens, settings.overlap_tokens, encoder.max_tokens, encoder.count_tokens)
+    by_id = {a.doc_id: a for a in todo}
+    pending: list[Chunk] = []
+    seen: set[tuple[str, int, int]] = set()
+    done = 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), desc="indexing", unit="article", file=sys.stderr)
+    for a in todo:
+        writer.add_article(a)
+        pending.extend(chunk_article(a, limits))
+        while len(pending) >= EMBED_SLAB:
+            seen = _embed_batch(encoder, by_id, pending[:EMBED_SLAB], writer, seen)
+            done += EMBED_SLAB
+            del pending[:EMBED_SLAB]
+        if bar:
+            bar.update(1)
+            bar.set_postfix(chunks=done + len(pending), refresh=False)
+    if pending:
+        _embed_batch(encoder, by_id, pending, writer, seen)
+        done += len(pending)
+    if bar:
+        bar.close()
+    return done
+
+
+def _embed_batch(encoder, articles: dict[str, Article], chunks: list[Chunk], writer: IndexWriter, seen: set) -> set:
+    """One forward pass per chunk gives its vector and a vector for each of its sentences
+    (late chunking; first occurrence kept where chunks overlap). Returns the keys still
+    needed to skip repeats: those of the last article of the batch, which may go on."""
+    texts, spans, keys = [], [], []
+    for c in chunks:
+        title = articles[c.doc_id].title
+        shift = len(embed_text(title, "")) if title else 0
+        sents = split_sentences(articles[c.doc_id].text, c.start, c.end)
+        texts.append(embed_text(title, c.text))
+        spans.append([(a - c.start + shift, b - c.start + shift) for a, b in sents])
+        keys.append([(c.doc_id, a, b) for a, b in sents])
+    vecs, span_vecs = encode_spans(encoder, texts, spans)
+    writer.add_chunks(chunks, vecs, texts)
+    for ks, sv in zip(keys, span_vecs):
+        fresh = [j for j, k in enumerate(ks) if k not in seen]
+        seen.update(ks)
+        writer.add_sentences([ks[j] for j in fresh], sv[fresh].reshape(-1, writer.dim))
+    last = chunks[-1].doc_id
+    return {k for k in seen if k[0] == last}
 
 
 def content_hash(model: str, settings: dict, hashes: dict[str, str]) -> str:
@@ -164,52 +228,8 @@ def _previous(index_dir, model_name: str, settings: Settings, log) -> StoredInde
             log(f"rebuilding from scratch: the index was built with model {manifest.get('model')!r} and other chunk settings")
         return None
     try:
-        return load_index(index_dir)
+        return load_index(index_dir, verify=True)
     except AssistantError as e:
         if log:
             log(f"rebuilding from scratch: {e}")
         return None
-
-
-def _bar(items, enabled: bool, desc: str, unit: str):
-    if not enabled or len(items) < 2:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, unit=unit, file=sys.stderr, leave=False)
-
-
-def _embed(encoder: Encoder | None, articles: dict[str, Article], chunks: list[Chunk], progress: bool):
-    """Chunk vectors, plus a vector for every sentence of the chunks pooled from the same
-    forward pass (first occurrence kept where chunks overlap). Work goes in slabs of
-    EMBED_SLAB texts, which bounds memory and drives the progress bar."""
-    dim = encoder.dim if encoder is not None else 0
-    if not chunks:
-        return np.zeros((0, dim), dtype=np.float32), [], np.zeros((0, dim), dtype=np.float32)
-    texts, spans, keys = [], [], []
-    for c in chunks:
-        title = articles[c.doc_id].title
-        shift = len(embed_text(title, "")) if title else 0
-        sents = split_sentences(articles[c.doc_id].text, c.start, c.end)
-        texts.append(embed_text(title, c.text))
-        spans.append([(a - c.start + shift, b - c.start + shift) for a, b in sents])
-        keys.append([(c.doc_id, a, b) for a, b in sents])
-    vec_parts, sent_keys, sent_parts, seen = [], [], [], set()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(texts), desc="embedding", unit="chunk", file=sys.stderr)
-    for i in range(0, len(texts), EMBED_SLAB):
-        vecs, span_vecs = encode_spans(encoder, texts[i : i + EMBED_SLAB], spans[i : i + EMBED_SLAB])
-        vec_parts.append(vecs)
-        for ks, sv in zip(keys[i : i + EMBED_SLAB], span_vecs):
-            fresh = [j for j, k in enumerate(ks) if k not in seen]
-            seen.update(ks)
-            sent_keys.extend(ks[j] for j in fresh)
-            sent_parts.append(sv[fresh].reshape(-1, encoder.dim))
-        if bar:
-            bar.update(min(EMBED_SLAB, len(texts) - i))
-    if bar:
-        bar.close()
-    return np.concatenate(vec_parts), sent_keys, np.concatenate(sent_parts)

@@ -10,11 +10,9 @@ from typing import Collection, Sequence
 import numpy as np
 
 from .answer import AnswerPolicy, abstain, compose, score_sentences
-from .chunk import embed_text
 from . import embed
 from .embed import Encoder
 from .errors import AssistantError, IndexMismatchError, QuestionError
-from .lexical import LexicalIndex
 from .retrieve import Retriever
 from . import recency
 from .rewrite import rewrite_query
@@ -29,10 +27,9 @@ class Assistant:
         self.stored = stored
         self.encoder = encoder
         self.settings = settings
-        self.lexical = LexicalIndex([_embed_text(stored, c) for c in stored.chunks])
+        self.lexical = stored.lexical
         self.retriever = Retriever(stored, self.lexical, settings.rrf_k, settings.max_chunks_per_doc)
         self.policy = AnswerPolicy.from_settings(settings)
-        self._sentence_row = {(d, a, b): i for i, (d, a, b) in enumerate(stored.sentences)}
         # representative doc_id -> the near-duplicate copies collapsed into it at index time
         self.copies: dict[str, list[str]] = dict(stored.manifest.get("duplicates") or {})
         self.copy_ids = {d for ds in self.copies.values() for d in ds if d in stored.articles}
@@ -149,10 +146,10 @@ class Assistant:
         """cosine(query, stored sentence vector), or None where there is no vector."""
         if qvec is None:
             return None
-        vectors, rows = self.stored.sentence_vectors, self._sentence_row
+        vectors, row_of = self.stored.sentence_vectors, self.stored.sentence_row
 
         def similarity(doc_id: str, start: int, end: int) -> float | None:
-            row = rows.get((doc_id, start, end))
+            row = row_of(doc_id, start, end)
             return None if row is None else float(vectors[row].astype(np.float32) @ qvec)
 
         return similarity
@@ -189,8 +186,6 @@ def bound_history(history: Sequence[str] | None, settings: Settings) -> list[str
     return [h[: settings.max_question_chars] for h in latest if isinstance(h, str)]
 
 
-def _embed_text(stored: StoredIndex, chunk) -> str:
-    return embed_text(stored.articles[chunk.doc_id].title, chunk.text)
 
 
 def _top_dense(hits, qvec, retriever: Retriever, doc_ids) -> float | None:

@@ -17,21 +17,16 @@ class Retriever:
         self.lexical = lexical
         self.rrf_k = rrf_k
         self.max_per_doc = max_per_doc
-        self._doc_rows: dict[str, np.ndarray] = {}
-        for i, c in enumerate(stored.chunks):
-            self._doc_rows.setdefault(c.doc_id, []).append(i)  # type: ignore[arg-type]
-        self._doc_rows = {d: np.asarray(r, dtype=np.int64) for d, r in self._doc_rows.items()}
 
     def rows_for(self, doc_ids: Collection[str] | None) -> np.ndarray | None:
         if doc_ids is None:
             return None
-        parts = [self._doc_rows[d] for d in doc_ids if d in self._doc_rows]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return self.stored.chunks.rows_of(doc_ids)
 
     def dense(self, qvec: np.ndarray, n: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top ``n`` (row, cosine) by inner product, optionally within ``rows``."""
         if rows is not None:
-            sims = self.stored.embeddings[rows] @ qvec
+            sims = self.stored.chunk_vectors(rows) @ qvec
             top = np.argsort(-sims, kind="stable")[:n]
             return [(int(rows[i]), float(sims[i])) for i in top]
         n = min(n, len(self.stored.chunks))
@@ -69,11 +64,11 @@ class Retriever:
         dense_of = dict(dense)
         lex_of = dict(lexical)
         order = sorted(fused, key=lambda row: (-fused[row], row))
-        order = diversify(order, [self.stored.chunks[r].doc_id for r in order], max(k, 10), self.max_per_doc)
+        order = diversify(order, [self.stored.chunks.doc_id(r) for r in order], max(k, 10), self.max_per_doc)
         hits = []
         for rank, row in enumerate(order, start=1):
             c = self.stored.chunks[row]
-            hits.append(Hit(c, self.stored.articles[c.doc_id].title, fused[row], rank, dense_of.get(row), lex_of.get(row)))
+            hits.append(Hit(c, self.stored.articles.titles[c.doc_id], fused[row], rank, dense_of.get(row), lex_of.get(row)))
         return hits
 
 

@@ -47,6 +47,8 @@ class Settings:
     min_sentence_similarity: float = 0.38
     max_question_chars: int = 2000  # also the most characters used of each history turn
     max_history_turns: int = 8  # earlier turns a follow-up may use (the latest ones)
+    # indexing: an article longer than this is skipped with a warning (split it, or raise this)
+    max_article_chars: int = 1_000_000
 
 
 RETRIEVERS = ("hybrid", "dense", "bm25")

@@ -118,8 +118,9 @@ def build_app(assistant, settings: Settings | None = None):
     import gradio as gr
 
     settings = settings or getattr(assistant, "settings", None) or Settings()
-    articles = dict(assistant.articles)
-    all_ids = sorted(articles, key=lambda d: (articles[d].title.lower(), d))
+    articles = assistant.articles  # a lazy mapping for an opened index: texts are read when shown
+    titles = getattr(articles, "titles", None) or {d: articles[d].title for d in articles}
+    all_ids = sorted(titles, key=lambda d: (titles[d].lower(), d))
     show_filter = len(all_ids) <= MAX_FILTER_ARTICLES
     default_k = max(1, min(10, settings.k))
 
@@ -202,7 +203,7 @@ def build_app(assistant, settings: Settings | None = None):
         with gr.Accordion("Settings", open=False, elem_id="settings"):
             k = gr.Slider(1, 10, value=default_k, step=1, label="Number of passages to search")
             docs = gr.CheckboxGroup(
-                choices=[(articles[d].title, d) for d in all_ids],
+                choices=[(titles[d], d) for d in all_ids],
                 value=list(all_ids),
                 label="Articles to search",
                 elem_id="docs",

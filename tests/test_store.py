@@ -125,7 +125,7 @@ def test_corrupt_and_partial_index(seed_corpus, tmp_path, hash_encoder):
     ix = tmp_path / "ix"
     build(seed_corpus, ix, hash_encoder)
     data = ix / read_manifest(ix)["data_dir"]
-    (data / "chunks.jsonl").write_text("garbage")
+    (data / "chunks.npy").write_text("garbage")
     with pytest.raises(IndexCorruptError, match="rebuild"):
         load_index(ix)
     shutil.rmtree(data)
@@ -286,7 +286,7 @@ def test_damaged_index_that_did_not_move_is_not_retried(seed_corpus, tmp_path, h
 
     ix = tmp_path / "ix"
     build(seed_corpus, ix, hash_encoder)
-    (ix / read_manifest(ix)["data_dir"] / "chunks.jsonl").write_text("garbage")
+    (ix / read_manifest(ix)["data_dir"] / "chunks.npy").write_text("garbage")
     calls = []
     real = store._load_generation
     monkeypatch.setattr(store, "_load_generation", lambda *a: calls.append(1) or real(*a))
@@ -317,11 +317,19 @@ def test_manifest_that_parses_but_is_wrong_is_refused_and_rebuilt_over(seed_corp
 def test_chunk_row_naming_an_unknown_article_is_refused_and_rebuilt_over(seed_corpus, tmp_path, hash_encoder):
     ix = tmp_path / "ix"
     build(seed_corpus, ix, hash_encoder)
-    with pytest.raises(IndexCorruptError):
-        data = ix / read_manifest(ix)["data_dir"]
-        rows = (data / "chunks.jsonl").read_text().splitlines()
-        (data / "chunks.jsonl").write_text("\n".join([json.dumps(["nobody", 0, 5])] + rows[1:]) + "\n")
-        load_index(ix, verify=False)
+    import hashlib
+
+    import numpy as np
+
+    data = ix / read_manifest(ix)["data_dir"]
+    rows = np.load(data / "chunks.npy")
+    rows[0, 0] = 99  # no such article
+    np.save(data / "chunks.npy", rows)
+    m = json.loads((ix / "manifest.json").read_text())
+    m["files"]["chunks.npy"] = hashlib.sha256((data / "chunks.npy").read_bytes()).hexdigest()  # the checksum agrees
+    (ix / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IndexCorruptError, match="unknown article"):
+        load_index(ix)
     assert build(seed_corpus, ix, hash_encoder).added == 2
 
 
