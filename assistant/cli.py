@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--backend", choices=BACKENDS, default=None, help=backend_help)
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
 
+    ch = sub.add_parser("chat", help="a conversation in the terminal (follow-ups, /clear, /quit); loads everything once")
+    ch.add_argument("--index", default="index", help="index folder (default: index/)")
+    ch.add_argument("--k", type=int, default=None, help="passages to answer from (default: 5)")
+    ch.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", help="the date 'now' means (default: today)")
+    ch.add_argument("--retriever", choices=RETRIEVERS, default=None, help="hybrid (default), dense or bm25")
+    ch.add_argument("--backend", choices=BACKENDS, default=None, help=backend_help)
+
     pm = sub.add_parser("prepare-model", help="export the embedding model to ONNX once and check it (make setup runs it)")
     pm.add_argument("--model", default=None, help="model name or path (default: the packaged all-MiniLM-L6-v2)")
 
@@ -60,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet_libraries()
     try:
-        return {"index": _index, "ask": _ask, "eval": _eval, "prepare-model": _prepare_model}[args.command](args)
+        return {"index": _index, "ask": _ask, "eval": _eval, "prepare-model": _prepare_model, "chat": _chat}[args.command](args)
     except AssistantError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -118,27 +125,26 @@ def _ask(args) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
-    print(answer.text)
-    if answer.query != answer.question:
-        print(f"(searched for: {answer.query})")
-    scope = describe_scope(answer)
-    if scope:
-        print(f"({scope})")
-    if answer.citations:
-        print()
-        for c in answer.citations:
-            print(f"[{c.n}] {citation_line(c)} ({c.doc_id}, characters {c.start}-{c.end})")
-            print(f"    “{c.quote}”")
-            if c.url:
-                print(f"    {c.url}")
-            if c.also_reported_by:
-                print("    also reported by: " + "; ".join(_report_line(r) for r in c.also_reported_by))
-    elif answer.hits:
-        print("\nRelated passages:")
-        for h in answer.hits[:3]:
-            snippet = " ".join(h.chunk.text.split())
-            print(f"- {h.title}: {snippet[:160]}…")
+    from .chat import format_answer
+
+    print(format_answer(answer))
     return 0
+
+
+def _chat(args) -> int:
+    from .chat import run_chat
+    from .embed_onnx import default_cache_dir
+    from .engine import Assistant
+    from .settings import settings_from_env
+    from .timeparse import parse_as_of
+
+    settings = settings_from_env(k=args.k, retriever=args.retriever, backend=args.backend)
+    parse_as_of(args.as_of)
+    assistant = Assistant.open(args.index, settings)
+    n = len(assistant.articles)
+    banner = f"Chatting with {n} article{'s' if n != 1 else ''} in {args.index}/."
+    return run_chat(lambda q, h: assistant.ask(q, history=h, k=args.k, as_of=args.as_of),
+                    history_file=default_cache_dir().parent / "chat_history", banner=banner)
 
 
 def collapse_summary(report) -> str:
@@ -149,20 +155,6 @@ def collapse_summary(report) -> str:
     groups = "; ".join(f"{rep} kept, {', '.join(copies)} collapsed" for rep, copies in report.collapsed[:5])
     more = f"; … {len(report.collapsed) - 5} more groups" if len(report.collapsed) > 5 else ""
     return f"near-duplicates: {n} cop{'y' if n == 1 else 'ies'} collapsed into {len(report.collapsed)} article(s): {groups}{more}"
-
-
-def citation_line(c) -> str:
-    """``Title — Source, 2021-03-25, by Author`` (unknown parts left out), plus
-    ``[earlier report (DATE)]`` for an older report of a revised figure."""
-    meta = ", ".join(p for p in (c.source, c.date, f"by {c.author}" if c.author else None) if p)
-    line = f"{c.title} — {meta}" if meta else c.title
-    if c.earlier_report:
-        line += f" [earlier report ({c.date})]"
-    return line
-
-
-def _report_line(r) -> str:
-    return ", ".join(p for p in (r.source or r.title, r.date) if p)
 
 
 def _prepare_model(args) -> int:
