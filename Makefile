@@ -4,8 +4,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+SCALE_STAMP := $(VENV)/.installed-scale
 
-.PHONY: setup run test index eval eval-seed eval-xquad eval-near eval-news bench bench-scale chromium clean
+.PHONY: setup scale run test index eval eval-seed eval-xquad eval-near eval-news bench bench-scale chromium clean
 
 setup: $(STAMP)
 
@@ -18,6 +19,13 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/assistant prepare-model
 	@touch $@
 
+# the optional Ray extra (`assistant index --ray`, tests marked `ray`); `make run` does not need it
+scale: $(SCALE_STAMP)
+
+$(SCALE_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[test,scale]'
+	@touch $@
+
 chromium:
 	@command -v chromium >/dev/null || { \
 	  echo "installing Debian's chromium for the browser tests"; \
@@ -26,7 +34,7 @@ chromium:
 run: setup
 	$(PY) app.py
 
-test: setup chromium
+test: setup scale chromium
 	$(PY) -m pytest -q
 
 index: setup
@@ -60,8 +68,9 @@ bench: setup
 	$(PY) bench/startup.py
 
 # vector index types at 100k and 1M generated vectors (README "Scale"): ~2 GB of scratch disk, ~20 min
-bench-scale: setup
+bench-scale: setup scale
 	nice -n 10 $(PY) bench/scale.py --sizes 100000 1000000 --queries 300
+	nice -n 10 $(PY) bench/ray_build.py
 
 clean:
 	rm -rf .cache artifacts .pytest_cache

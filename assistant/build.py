@@ -5,11 +5,13 @@ so re-indexing an unchanged corpus loads no model and embeds nothing."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -26,6 +28,23 @@ from .types import Article, BuildReport, Chunk
 
 EMBED_SLAB = 256  # chunks per encode call and per write: bounds the build's memory
 COPY_SLAB = 4096  # rows per batch when unchanged articles are copied from the previous index
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """Chunks of some articles, in order, with their vectors and their sentences' vectors."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray  # (len(chunks), dim) float32
+    sentences: list[tuple[str, int, int]]
+    sentence_vectors: np.ndarray  # (len(sentences), dim) float32
+    dim: int
+    max_tokens: int
+
+
+# Chunks and embeds articles elsewhere (distributed.py runs it on Ray): yields the results of
+# consecutive groups of the given articles, in their order.
+ArticleEmbedder = Callable[[Sequence[Article], Settings, bool], Iterator[Embedded]]
 
 
 def chunk_settings(settings: Settings) -> dict:
@@ -46,15 +65,18 @@ def build_index(
     encoder_factory: Callable[[], Encoder] | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    embedder: ArticleEmbedder | None = None,
 ) -> BuildReport:
     """Build or update the index in ``index_dir``, one writer at a time (a second build
     waits for the first, then finds its work done). A failure to write (read-only or full
-    disk) is an IndexWriteError; the previous index stays as it was."""
+    disk) is an IndexWriteError; the previous index stays as it was. ``embedder``: chunks
+    and embeds the new or changed articles instead of ``encoder`` in this process."""
     with index_lock(index_dir, log):
-        return _build_locked(corpus_path, index_dir, settings, encoder, encoder_factory, progress, log)
+        return _build_locked(corpus_path, index_dir, settings, encoder, encoder_factory, progress, log, embedder)
 
 
-def _build_locked(corpus_path, index_dir, settings: Settings, encoder, encoder_factory, progress: bool, log) -> BuildReport:
+def _build_locked(corpus_path, index_dir, settings: Settings, encoder, encoder_factory, progress: bool, log,
+                  embedder: ArticleEmbedder | None = None) -> BuildReport:
     t0 = time.perf_counter()
     loaded = load_corpus(corpus_path)
     warnings = list(loaded.warnings)
@@ -81,6 +103,11 @@ def _build_locked(corpus_path, index_dir, settings: Settings, encoder, encoder_f
     # Reuse rows of unchanged representatives; chunk and embed the rest, batch by batch.
     keep = {d for d in unchanged if d in had_chunks and d not in copy_ids}
     todo = [a for a in articles if a.doc_id not in keep and a.doc_id not in copy_ids]
+    pieces, first = None, None
+    if todo and embedder is not None:
+        pieces = iter(embedder(todo, settings, progress))
+        first = next(pieces, None)
+        encoder = first or encoder  # stands in for the encoder: its dim sizes the writer, its max_tokens goes in the manifest
     if todo and encoder is None:
         encoder = (encoder_factory or (lambda: embed.encoder_from_settings(settings)))()
     if encoder is not None and previous and previous.manifest.get("dim") not in (None, encoder.dim):
@@ -93,7 +120,10 @@ def _build_locked(corpus_path, index_dir, settings: Settings, encoder, encoder_f
         for a in articles:
             if a.doc_id in copy_ids:
                 writer.add_article(a)  # stored for its date and source, not chunked
-        embedded = _embed_articles(encoder, todo, settings, writer, progress) if todo else 0
+        if pieces is not None:
+            embedded = _write_embedded(todo, [first] if first else [], pieces, writer)
+        else:
+            embedded = _embed_articles(encoder, todo, settings, writer, progress) if todo else 0
         if not writer.chunks:
             raise AssistantError("The corpus produced no text to index (every article is boilerplate or empty): add articles with body text.")
         manifest = {
@@ -153,7 +183,7 @@ def _copy_unchanged(previous: StoredIndex, doc_ids: list[str], by_id: dict[str, 
         writer.add_sentences([previous.sentences[int(r)] for r in batch], np.asarray(previous.sentence_vectors[batch]))
 
 
-def _embed_articles(encoder: Encoder, todo: list[Article], settings: Settings, writer: IndexWriter, progress: bool) -> int:
+def _embed_articles(encoder: Encoder, todo: list[Article], settings: Settings, writer, progress: bool) -> int:
     """Chunk, embed and write the articles in batches of about EMBED_SLAB chunks, so memory
     holds one batch, not the corpus. Returns the number of chunks embedded."""
     limits = ChunkLimits(settings.chunk_tokens, settings.overlap_tokens, encoder.max_tokens, encoder.count_tokens)
@@ -181,6 +211,47 @@ def _embed_articles(encoder: Encoder, todo: list[Article], settings: Settings, w
         done += len(pending)
     if bar:
         bar.close()
+    return done
+
+
+def embed_articles(encoder: Encoder, articles: Sequence[Article], settings: Settings) -> Embedded:
+    """Chunk and embed ``articles`` here, exactly as a build does, keeping the results."""
+    out = _Collected(encoder.dim)
+    _embed_articles(encoder, list(articles), settings, out, progress=False)
+    cat = lambda parts: np.concatenate(parts) if parts else np.zeros((0, encoder.dim), np.float32)  # noqa: E731
+    return Embedded(out.chunks, cat(out.vectors), out.sentences, cat(out.sentence_vectors), encoder.dim, encoder.max_tokens)
+
+
+class _Collected:
+    """Takes what ``_embed_articles`` writes, in memory."""
+
+    def __init__(self, dim: int):
+        self.dim = dim
+        self.chunks, self.vectors, self.sentences, self.sentence_vectors = [], [], [], []
+
+    def add_article(self, article: Article) -> None:
+        pass
+
+    def add_chunks(self, chunks, vectors, texts) -> None:
+        self.chunks.extend(chunks)
+        self.vectors.append(np.asarray(vectors, dtype=np.float32))
+
+    def add_sentences(self, keys, vectors) -> None:
+        self.sentences.extend(keys)
+        self.sentence_vectors.append(np.asarray(vectors, dtype=np.float32))
+
+
+def _write_embedded(todo: list[Article], first: list[Embedded], pieces: Iterator[Embedded], writer: IndexWriter) -> int:
+    """Write what an ``ArticleEmbedder`` returns, piece by piece, as a plain build would."""
+    by_id = {a.doc_id: a for a in todo}
+    for a in todo:
+        writer.add_article(a)
+    done = 0
+    for piece in itertools.chain(first, pieces):
+        texts = [embed_text(by_id[c.doc_id].title, c.text) for c in piece.chunks]
+        writer.add_chunks(piece.chunks, piece.vectors, texts)
+        writer.add_sentences(piece.sentences, piece.sentence_vectors)
+        done += len(piece.chunks)
     return done
 
 

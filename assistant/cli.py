@@ -30,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     ix.add_argument("--allow-download", action="store_true", help="let --model fetch a model from the Hugging Face hub (needs network)")
     ix.add_argument("--backend", choices=BACKENDS, default=None, help=backend_help)
     ix.add_argument("--quiet", action="store_true", help="no progress bars")
+    ix.add_argument("--ray", default=None, metavar="auto|ADDRESS",
+                    help="chunk and embed on a Ray cluster (needs the scale extra): auto (the cluster on this machine, "
+                         "or a new local one) or its address (host:6379, ray://host:10001)")
+    ix.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                    help="encoder actors on the Ray cluster (default: one per CPU)")
 
     ask = sub.add_parser("ask", help="ask a question")
     ask.add_argument("question")
@@ -87,12 +92,20 @@ def quiet_libraries() -> None:
 
 def _index(args) -> int:
     from .build import build_index
+    from .errors import AssistantError
     from .settings import settings_from_env
 
     from .embed import encoder_from_settings
 
     settings = settings_from_env(model=args.model, index_type=args.index_type, backend=args.backend)
-    report = build_index(args.corpus, args.index, settings, progress=not args.quiet,
+    embedder = None
+    if args.ray:  # Ray is imported only here
+        from .distributed import ray_embedder
+
+        if args.ray_workers is not None and args.ray_workers < 1:
+            raise AssistantError(f"--ray-workers must be at least 1 (got {args.ray_workers}).")
+        embedder = ray_embedder(args.ray, args.ray_workers, log=lambda m: print(m, file=sys.stderr))
+    report = build_index(args.corpus, args.index, settings, progress=not args.quiet, embedder=embedder,
                          encoder_factory=lambda: encoder_from_settings(settings, allow_download=args.allow_download,
                                                                        log=lambda m: print(m, file=sys.stderr)),
                          log=lambda m: print(m, file=sys.stderr))
