@@ -14,10 +14,21 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 
+def _port(raw: str) -> int:
+    """A TCP port number (argparse turns the error into one line and exit 2)."""
+    try:
+        port = int(raw)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a port number (0-65535); set --port or ASSISTANT_PORT to one")
+    return port
+
+
 def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Chat with the articles in your browser.")
     p.add_argument("--host", default=environ.get("ASSISTANT_HOST") or "127.0.0.1", help="address to listen on (env ASSISTANT_HOST; default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=int(environ.get("ASSISTANT_PORT") or 7860), help="port (env ASSISTANT_PORT; default 7860)")
+    p.add_argument("--port", type=_port, default=environ.get("ASSISTANT_PORT") or "7860", help="port (env ASSISTANT_PORT; default 7860)")
     p.add_argument("--index", default="index", help="index folder (default: index/)")
     p.add_argument("--corpus", default="corpus", help="corpus the index is built from when missing or stale (default: corpus/)")
     p.add_argument("--model", default=None, help="embedding model for a new index (default: the packaged all-MiniLM-L6-v2)")
@@ -47,7 +58,6 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from assistant.ui import build_app
 
     app = build_app(assistant, settings)
-    app.queue(default_concurrency_limit=1)
     print(f"Loaded {len(assistant.articles)} articles in {time.perf_counter() - t0:.1f}s; "
           f"open http://{args.host}:{args.port} in your browser (Ctrl+C to stop).", flush=True)
     try:

@@ -90,10 +90,10 @@ class Assistant:
         Time words in a question ("last week", "in 2022") are resolved against ``as_of``
         (default: today) into the publication dates searched; ``since``/``until``
         (YYYY-MM-DD) set them explicitly instead."""
-        k = k or self.settings.k
+        k = self.settings.k if k is None else k
         mode = retriever or self.settings.retriever
-        if not 1 <= k <= 50:
-            raise AssistantError(f"k must be between 1 and 50 (got {k}).")
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50:
+            raise AssistantError(f"k must be a whole number between 1 and 50 (got {k!r}).")
         if doc_ids is not None:
             doc_ids = [d for d in doc_ids if d in self.articles]
             if not doc_ids:
@@ -171,7 +171,19 @@ def check_question(question: str, settings: Settings) -> str:
             f"The question is {len(question):,} characters long; the limit is "
             f"{settings.max_question_chars:,}. Ask a shorter question."
         )
+    if not _is_text(question):
+        raise QuestionError("The question holds bytes that are not UTF-8 text: retype it (or fix the terminal's encoding).")
     return question.strip()
+
+
+def _is_text(s: str) -> bool:
+    """False when ``s`` holds lone surrogates (undecodable bytes from the command line, or
+    "\\ud800" escaped in JSON): the tokenizers cannot take them."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def bound_history(history: Sequence[str] | None, settings: Settings) -> list[str]:
@@ -183,7 +195,7 @@ def bound_history(history: Sequence[str] | None, settings: Settings) -> list[str
     if isinstance(history, str):
         history = [history]
     latest = history[-settings.max_history_turns:] if isinstance(history, Sequence) else list(history)[-settings.max_history_turns:]
-    return [h[: settings.max_question_chars] for h in latest if isinstance(h, str)]
+    return [h[: settings.max_question_chars] for h in latest if isinstance(h, str) and _is_text(h[: settings.max_question_chars])]
 
 
 

@@ -26,6 +26,10 @@ class IndexWriteError(AssistantError):
     """The index cannot be written (read-only or full disk, a file in the way)."""
 
 
+class SettingsError(AssistantError):
+    """A setting (an ``ASSISTANT_*`` variable or a flag) has a wrong value."""
+
+
 class ModelError(AssistantError):
     """The embedding model could not be loaded."""
 

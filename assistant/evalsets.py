@@ -73,7 +73,7 @@ def _looks_like_squad(path: Path, raw: str) -> bool:
         return True
     try:
         obj = json.loads(raw)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return False
     return isinstance(obj, dict) and "data" in obj
 

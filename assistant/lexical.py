@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -23,11 +24,18 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN) | extra
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
+_local = threading.local()
 
-    return Stemmer.Stemmer("english")
+
+def _stemmer():
+    """One Snowball stemmer per thread (PyStemmer objects are not thread-safe; the web
+    app answers several questions at once)."""
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+    return stemmer
 
 
 @lru_cache(maxsize=65536)

@@ -57,13 +57,29 @@ def load_corpus(path: str | Path) -> LoadResult:
         elif suffix == ".jsonl":
             articles = _load_beir(path, warnings)
         elif suffix == ".json":
-            articles = load_squad(path)[0]
+            articles = load_squad(path, with_questions=False)[0]
         else:
             raise CorpusError(f"Unsupported corpus file {path} ({suffix or 'no extension'}): pass --corpus with {ACCEPTED}")
+    articles = [a for a in articles if _storable(a, warnings)]
     if not articles:
         why = f" ({warnings[0]})" if warnings else ""
         raise CorpusError(f"Corpus {path} has no articles with text{why}: add non-empty articles or pass --corpus with {ACCEPTED}")
     return LoadResult(articles=articles, warnings=warnings)
+
+
+def _storable(article: Article, warnings: list[str]) -> bool:
+    """False (with a warning) for an article holding text that is not valid Unicode, such
+    as a lone surrogate escaped in JSON ("\\ud800"): it could not be stored or tokenized."""
+    parts = [article.doc_id, article.title, article.text, *article.metadata.keys(), *article.metadata.values()]
+    try:
+        for part in parts:
+            if isinstance(part, str):
+                part.encode("utf-8")
+    except UnicodeEncodeError as e:
+        warnings.append(f"skipped {article.doc_id!r}: it holds an invalid character ({e.object[e.start:e.end]!r}, "
+                        "a lone surrogate); fix the text and index again")
+        return False
+    return True
 
 
 def _load_folder(root: Path, warnings: list[str]) -> list[Article]:
@@ -214,6 +230,9 @@ def jsonl_objects(text: str):
         except json.JSONDecodeError as e:
             yield lineno, None, f"invalid JSON ({e.msg} at column {e.colno})"
             continue
+        except RecursionError:
+            yield lineno, None, "invalid JSON (nested too deeply)"
+            continue
         yield lineno, obj, None if isinstance(obj, dict) else "expected a JSON object"
 
 
@@ -249,17 +268,18 @@ def _load_beir(path: Path, warnings: list[str]) -> list[Article]:
     return articles
 
 
-def load_squad(path: str | Path) -> tuple[list[Article], list[dict[str, Any]]]:
+def load_squad(path: str | Path, with_questions: bool = True) -> tuple[list[Article], list[dict[str, Any]]]:
     """SQuAD v1.1/v2.0: one article per ``data`` entry (contexts joined with a blank line)
-    and its questions ``{"id", "question", "answers", "gold_doc_ids", "is_impossible"}``."""
+    and its questions ``{"id", "question", "answers", "gold_doc_ids", "is_impossible"}``
+    (checked, and a malformed one is a CorpusError naming it; skipped without ``with_questions``)."""
     path = Path(path)
     try:
         obj = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CorpusError(f"Cannot read {path} as JSON ({type(e).__name__}): pass --corpus with {ACCEPTED}") from e
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise CorpusError(f"Cannot read {path} as JSON ({_json_problem(e)}): pass --corpus with {ACCEPTED}") from e
     data = obj.get("data") if isinstance(obj, dict) else None
-    if not isinstance(data, list) or not all(isinstance(d, dict) and "paragraphs" in d for d in data):
-        raise CorpusError(f"{path} is not a SQuAD file (expected {{\"data\": [{{\"title\", \"paragraphs\"}}]}}): pass --corpus with {ACCEPTED}")
+    if not isinstance(data, list) or not all(isinstance(d, dict) and isinstance(d.get("paragraphs"), list) for d in data):
+        raise CorpusError(f"{path} is not a SQuAD file (expected {{\"data\": [{{\"title\", \"paragraphs\": [...]}}]}}): pass --corpus with {ACCEPTED}")
     articles: list[Article] = []
     questions: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -271,11 +291,39 @@ def load_squad(path: str | Path) -> tuple[list[Article], list[dict[str, Any]]]:
             continue
         seen.add(doc_id)
         articles.append(Article(doc_id=doc_id, title=doc_id.replace("_", " "), text=text, metadata={"source": "squad"}))
-        for p in paragraphs:
-            for qa in p.get("qas", []):
-                impossible = bool(qa.get("is_impossible", False))
-                answers = [] if impossible else list(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
-                questions.append({"id": str(qa.get("id", "")), "question": qa.get("question", ""),
-                                  "answers": answers, "gold_doc_ids": [] if impossible else [doc_id],
-                                  "is_impossible": impossible})
+        if with_questions:
+            for i, p in enumerate(paragraphs):
+                questions.extend(_squad_questions(p.get("qas", []), doc_id, f"{path.name}: article {doc_id!r} paragraph {i + 1}"))
     return articles, questions
+
+
+def _squad_questions(qas: Any, doc_id: str, where: str) -> list[dict[str, Any]]:
+    def bad(what: str) -> CorpusError:
+        return CorpusError(f"{where}: {what}; fix the file (SQuAD v1.1/v2.0 layout)")
+
+    if not isinstance(qas, list):
+        raise bad('"qas" must be a list of questions')
+    out = []
+    for qa in qas:
+        if not isinstance(qa, dict):
+            raise bad('each entry of "qas" must be an object')
+        qid = qa.get("id", "")
+        question = qa.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise bad(f'question {qid!r} has no "question" text')
+        impossible = bool(qa.get("is_impossible", False))
+        answers = qa.get("answers", [])
+        if not isinstance(answers, list) or not all(isinstance(a, dict) and isinstance(a.get("text"), str) for a in answers):
+            raise bad(f'question {qid!r}: "answers" must be a list of {{"text": ...}} objects')
+        texts = [] if impossible else list(dict.fromkeys(a["text"] for a in answers))
+        out.append({"id": str(qid), "question": question, "answers": texts,
+                    "gold_doc_ids": [] if impossible else [doc_id], "is_impossible": impossible})
+    return out
+
+
+def _json_problem(e: BaseException) -> str:
+    if isinstance(e, RecursionError):
+        return "nested too deeply"
+    if isinstance(e, json.JSONDecodeError):
+        return f"{e.msg} at line {e.lineno} column {e.colno}"
+    return type(e).__name__

@@ -1,7 +1,9 @@
-"""All tunable settings in one frozen dataclass. Environment variables are read only by
+"""All tunable settings in one frozen dataclass, checked when it is made (a bad value is
+a SettingsError saying what to change). Environment variables are read only by
 ``settings_from_env``, called at the edges (CLI, app.py)."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, fields, replace
 from typing import Mapping
@@ -49,38 +51,87 @@ class Settings:
     max_history_turns: int = 8  # earlier turns a follow-up may use (the latest ones)
     # indexing: an article longer than this is skipped with a warning (split it, or raise this)
     max_article_chars: int = 1_000_000
+    # web app: questions answered at once (the engine is read-only); more wait in the queue
+    concurrency: int = 4
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 RETRIEVERS = ("hybrid", "dense", "bm25")
 BACKENDS = ("auto", "onnx", "torch")
 
 
+# (lowest, highest) allowed for numeric settings; every number must also be finite
+RANGES = {
+    "batch_size": (1, 4096), "chunk_tokens": (16, 2048), "overlap_tokens": (0, 1024), "hnsw_m": (2, 512),
+    "k": (1, 50), "candidates": (1, 10_000), "rrf_k": (0, 100_000), "max_chunks_per_doc": (1, 1000),
+    "max_question_chars": (1, 1_000_000), "max_history_turns": (0, 1000), "concurrency": (1, 64),
+    "max_article_chars": (1, 10**12),
+}
+CHOICES = {"index_type": INDEX_TYPES, "retriever": RETRIEVERS, "backend": BACKENDS}
+
+
 def settings_from_env(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
     """Settings from ``ASSISTANT_<FIELD>`` environment variables, then explicit overrides
-    (None values are ignored so CLI flags left unset keep the defaults)."""
+    (None values are ignored so CLI flags left unset keep the defaults). A value that does
+    not parse is a SettingsError naming the variable."""
     environ = os.environ if environ is None else environ
     values = {}
     for f in fields(Settings):
-        raw = environ.get(f"ASSISTANT_{f.name.upper()}")
+        name = f"ASSISTANT_{f.name.upper()}"
+        raw = environ.get(name)
         if raw is not None and raw != "":
-            values[f.name] = type(getattr(Settings, f.name))(raw)
+            values[f.name] = _parse(name, raw, getattr(Settings, f.name))
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return validate(replace(Settings(), **values))
+    return replace(Settings(), **values)
+
+
+def _parse(name: str, raw: str, default):
+    from .errors import SettingsError
+
+    kind = type(default)
+    try:
+        if kind is bool:
+            low = raw.strip().lower()
+            if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return low in ("1", "true", "yes", "on")
+        if kind in (int, float):
+            return kind(raw.strip())
+        return raw if default is None or kind is str else kind(raw)
+    except (TypeError, ValueError):
+        what = {bool: "true or false", int: "a whole number", float: "a number"}.get(kind, "a valid value")
+        raise SettingsError(f"{name}={raw!r} is not {what}: set it to {what} like {default!r}, or unset it.") from None
 
 
 def validate(s: Settings) -> Settings:
-    from .errors import AssistantError
+    """Raise SettingsError for a value of the wrong type, out of range or not one of the choices."""
+    from .errors import SettingsError
 
-    if s.index_type not in INDEX_TYPES:
-        raise AssistantError(f"Unknown index type {s.index_type!r}: use one of {', '.join(INDEX_TYPES)}.")
-    if s.backend not in BACKENDS:
-        raise AssistantError(f"Unknown backend {s.backend!r}: use one of {', '.join(BACKENDS)}.")
-    if s.retriever not in RETRIEVERS:
-        raise AssistantError(f"Unknown retriever {s.retriever!r}: use one of {', '.join(RETRIEVERS)}.")
-    if not 1 <= s.k <= 50:
-        raise AssistantError(f"k must be between 1 and 50 (got {s.k}).")
-    if not 16 <= s.chunk_tokens <= 2048 or not 0 <= s.overlap_tokens < s.chunk_tokens // 2:
-        raise AssistantError(
+    for f in fields(s):
+        value, default = getattr(s, f.name), f.default
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        elif isinstance(default, str):
+            ok = isinstance(value, str)
+        else:
+            ok = True
+        if not ok:
+            raise SettingsError(f"Setting {f.name} must be {type(default).__name__} like {default!r} (got {value!r}).")
+        if f.name in RANGES:
+            low, high = RANGES[f.name]
+            if not low <= value <= high:
+                raise SettingsError(f"{f.name} must be between {low} and {high} (got {value}).")
+        if f.name in CHOICES and value not in CHOICES[f.name]:
+            label = f.name.replace("_", " ")
+            raise SettingsError(f"Unknown {label} {value!r}: use one of {', '.join(CHOICES[f.name])}.")
+    if s.overlap_tokens >= s.chunk_tokens // 2:
+        raise SettingsError(
             "chunk_tokens must be 16..2048 and overlap_tokens below half of it "
             f"(got {s.chunk_tokens} and {s.overlap_tokens})."
         )

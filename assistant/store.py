@@ -407,7 +407,7 @@ def _write_json_atomic(path: Path, data: dict) -> None:
 def _current_generation(root: Path) -> str | None:
     try:
         data_dir = json.loads((root / MANIFEST).read_text(encoding="utf-8")).get("data_dir")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None
     return data_dir if isinstance(data_dir, str) else None
 
@@ -436,7 +436,7 @@ def read_manifest(index_dir: str | Path) -> dict[str, Any]:
         raise IndexNotFoundError(f"No index in {root}/: build it with `assistant index --index {root}`.")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:
         raise IndexCorruptError(
             f"The index manifest {path} is unreadable ({type(e).__name__}): rebuild with `assistant index --index {root}`."
         ) from e

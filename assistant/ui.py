@@ -106,15 +106,31 @@ def _parse_history(history: Any) -> list[str]:
     if isinstance(history, str):
         try:
             history = json.loads(history)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise AssistantError('history must be a list of previous questions, e.g. ["How many work there?"].')
     if not isinstance(history, (list, tuple)) or not all(isinstance(h, str) for h in history):
         raise AssistantError('history must be a list of previous questions, e.g. ["How many work there?"].')
     return list(history)
 
 
+def _parse_k(k: Any) -> int | None:
+    """The API's ``k``: None or "" for the default, else a whole number (0 is refused by
+    the engine like on the command line, never silently replaced)."""
+    if k is None or k == "":
+        return None
+    try:
+        number = float(k)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number.is_integer():
+        raise AssistantError(f"k must be a whole number between 1 and 50 (got {k!r}).")
+    return int(number)
+
+
 def build_app(assistant, settings: Settings | None = None):
-    """The Gradio app over an opened ``Assistant`` (anything with ``ask`` and ``articles``)."""
+    """The Gradio app over an opened ``Assistant`` (anything with ``ask`` and ``articles``).
+    Up to ``settings.concurrency`` questions (page and API together) are answered at once:
+    the engine is read-only, so one slow question does not hold up the others."""
     import gradio as gr
 
     settings = settings or getattr(assistant, "settings", None) or Settings()
@@ -153,7 +169,7 @@ def build_app(assistant, settings: Settings | None = None):
             answer = assistant.ask(
                 question if isinstance(question, str) else "",
                 history=_parse_history(history),
-                k=int(k) if k else None,
+                k=_parse_k(k),
                 doc_ids=list(doc_ids) if doc_ids else None,
             )
         except AssistantError as e:
@@ -222,4 +238,5 @@ def build_app(assistant, settings: Settings | None = None):
         )
         clear_btn.click(clear, outputs=[chat, turns, question], api_visibility="private")
         gr.api(ask, api_name="ask", concurrency_id="ask")
+    app.queue(default_concurrency_limit=settings.concurrency)
     return app

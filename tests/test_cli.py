@@ -128,3 +128,110 @@ def test_linked_system_file_is_never_indexed_or_quoted(seed_corpus, tmp_path, ca
     assert "root:" not in out and "/bin/" not in out
     manifest = json.loads((ix / "manifest.json").read_text())
     assert set(manifest["articles"]) == {"kaechon-rock-drills", "musan-mine"}
+
+
+# --- every listed bad input: one line, exit 2, no traceback (issue 7, items 5-6) ----------
+
+def test_question_with_undecodable_bytes(index, capsys):
+    question = b"How many people work at Musan Mine? \xff".decode("utf-8", "surrogateescape")  # what argv holds
+    assert main(["ask", question, "--index", str(index)]) == 2
+    assert "not UTF-8" in one_line_error(capsys)
+    # a history turn with such bytes is left out, not fatal
+    assert main(["ask", "What do its leaders earn?", "--history", question, "--index", str(index)]) == 0
+
+
+def test_beir_line_with_a_lone_surrogate_is_skipped_not_fatal(tmp_path, capsys):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"_id": "bad", "text": "a \\ud800 b"}\n'
+                      '{"_id": "good", "title": "Musan", "text": "Musan Mine has over 20,000 employees."}\n', encoding="utf-8")
+    assert main(["index", "--corpus", str(corpus), "--index", str(tmp_path / "ix"), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "1 added" in captured.out and "skipped 'bad'" in captured.err and "Traceback" not in captured.err
+    corpus.write_text('{"_id": "bad", "text": "a \\ud800 b"}\n', encoding="utf-8")
+    assert main(["index", "--corpus", str(corpus), "--index", str(tmp_path / "ix2"), "--quiet"]) == 2
+    assert "no articles" in one_line_error(capsys)
+
+
+def test_deeply_nested_json(tmp_path, capsys):
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "deep.jsonl").write_text(deep + "\n", encoding="utf-8")
+    (tmp_path / "deep.json").write_text(deep, encoding="utf-8")
+    assert main(["eval", str(tmp_path / "deep.jsonl"), "--index", str(tmp_path / "none")]) == 2
+    assert "nested too deeply" in one_line_error(capsys)
+    assert main(["eval", str(tmp_path / "deep.json")]) == 2
+    assert "nested too deeply" in one_line_error(capsys)
+    assert main(["index", "--corpus", str(tmp_path / "deep.json"), "--index", str(tmp_path / "ix"), "--quiet"]) == 2
+    assert "nested too deeply" in one_line_error(capsys)
+    assert main(["index", "--corpus", str(tmp_path / "deep.jsonl"), "--index", str(tmp_path / "ix"), "--quiet"]) == 2
+    assert "nested too deeply" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("qas, expected", [
+    ("not a list", '"qas" must be a list'),
+    ([{"id": "q1", "question": "Who?", "answers": "Musan"}], '"answers" must be a list'),
+    ([{"id": "q1", "question": "Who?", "answers": [{"answer_start": 0}]}], '"answers" must be a list of {"text"'),
+    ([{"id": "q1", "answers": [{"text": "Musan"}]}], 'has no "question"'),
+])
+def test_malformed_squad_questions(tmp_path, capsys, qas, expected):
+    squad = {"data": [{"title": "Musan", "paragraphs": [{"context": "Musan Mine has 20,000 employees.", "qas": qas}]}]}
+    (tmp_path / "s.json").write_text(json.dumps(squad), encoding="utf-8")
+    assert main(["eval", str(tmp_path / "s.json")]) == 2
+    assert expected in one_line_error(capsys)
+    # as a corpus only the articles matter: it still indexes
+    assert main(["index", "--corpus", str(tmp_path / "s.json"), "--index", str(tmp_path / "ix"), "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("var, value, expected", [
+    ("ASSISTANT_K", "abc", "ASSISTANT_K='abc' is not a whole number"),
+    ("ASSISTANT_MIN_DENSE_SCORE", "high", "ASSISTANT_MIN_DENSE_SCORE='high' is not a number"),
+    ("ASSISTANT_K", "0", "k must be between 1 and 50"),
+    ("ASSISTANT_CANDIDATES", "-3", "candidates must be between"),
+    ("ASSISTANT_MIN_DENSE_SCORE", "nan", "min_dense_score must be float"),
+])
+def test_bad_environment_values(index, capsys, monkeypatch, var, value, expected):
+    monkeypatch.setenv(var, value)
+    assert main(["ask", "How many people work at Musan Mine?", "--index", str(index)]) == 2
+    assert expected in one_line_error(capsys)
+
+
+def test_index_on_a_full_disk_keeps_the_old_index(index, seed_corpus, capsys, monkeypatch):
+    import errno
+    import os
+
+    import numpy as np
+
+    before = (index / "manifest.json").read_text()
+    (seed_corpus / "extra.txt").write_text("An extra article about coal exports.", encoding="utf-8")
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(np, "save", full)
+    assert main(["index", "--corpus", str(seed_corpus), "--index", str(index), "--quiet", "--model", "hash-encoder"]) == 2
+    assert "No space left on device" in one_line_error(capsys)
+    assert (index / "manifest.json").read_text() == before
+
+
+def test_index_option_pointing_at_a_file(seed_corpus, tmp_path, capsys):
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    assert main(["index", "--corpus", str(seed_corpus), "--index", str(f), "--quiet"]) == 2
+    assert "is a file" in one_line_error(capsys)
+    assert main(["ask", "How many people work at Musan Mine?", "--index", str(f)]) == 2
+    assert "No index" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("damage", ["files", "chunk"])
+def test_manifest_valid_json_but_wrong(index, seed_corpus, capsys, damage):
+    manifest = json.loads((index / "manifest.json").read_text())
+    if damage == "files":
+        manifest["files"] = [1]
+        (index / "manifest.json").write_text(json.dumps(manifest))
+    else:
+        chunks = index / manifest["data_dir"] / "chunks.jsonl"
+        rows = chunks.read_text().splitlines()
+        chunks.write_text("\n".join([json.dumps(["nobody", 0, 4])] + rows[1:]) + "\n")
+    assert main(["ask", "How many people work at Musan Mine?", "--index", str(index)]) == 2
+    assert "rebuild" in one_line_error(capsys)
+    assert main(["index", "--corpus", str(seed_corpus), "--index", str(index), "--quiet", "--model", "hash-encoder"]) == 0
+    assert main(["ask", "How many people work at Musan Mine?", "--index", str(index)]) == 0

@@ -165,3 +165,53 @@ def test_api_matches_real_engine_answer(seed_corpus, tmp_path, hash_encoder):
             assert got == assistant.ask(q, history=hist, k=3).to_dict()
     finally:
         app.close()
+
+
+def test_independent_questions_are_answered_at_once():
+    """Two API calls are inside ``ask`` at the same time: each waits for the other at a
+    barrier, which only completes when the app serves them concurrently."""
+    import threading
+
+    from gradio_client import Client
+
+    from assistant.settings import Settings
+    from assistant.ui import build_app
+
+    barrier = threading.Barrier(2, timeout=20)
+
+    class Meeting(FakeAssistant):
+        def ask(self, question, history=(), k=None, doc_ids=None):
+            barrier.wait()
+            return super().ask(question, history, k, doc_ids)
+
+    app = build_app(Meeting(), Settings(concurrency=2))
+    app.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    try:
+        a, b = Client(app.local_url, verbose=False), Client(app.local_url, verbose=False)
+        ja = a.submit("How many work at Musan Mine?", [], 5, [], api_name="/ask")
+        jb = b.submit("And at Kaechon?", [], 5, [], api_name="/ask")
+        assert ja.result(timeout=60)["question"] == "How many work at Musan Mine?"
+        assert jb.result(timeout=60)["question"] == "And at Kaechon?"
+    finally:
+        app.close()
+
+
+def test_api_k_zero_or_junk_is_refused_like_the_cli(seed_corpus, tmp_path, hash_encoder):
+    from gradio_client import Client
+
+    from assistant.build import build_index
+    from assistant.engine import Assistant
+    from assistant.ui import build_app
+
+    build_index(seed_corpus, tmp_path / "index", encoder=hash_encoder, progress=False)
+    app = build_app(Assistant.open(tmp_path / "index", encoder=hash_encoder))
+    app.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(app.local_url, verbose=False)
+        for k in (0, -1, 2.5, "abc", 51):
+            with pytest.raises(Exception) as info:
+                client.predict("How many people work at Musan Mine?", [], k, [], api_name="/ask")
+            assert "k must be a whole number between 1 and 50" in str(info.value), k
+        assert client.predict("How many people work at Musan Mine?", [], None, [], api_name="/ask")["question"]
+    finally:
+        app.close()

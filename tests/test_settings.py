@@ -1,0 +1,52 @@
+"""Settings: checked when made, read from ASSISTANT_* variables with one-line errors."""
+import dataclasses
+
+import pytest
+
+from assistant.errors import AssistantError, SettingsError
+from assistant.settings import Settings, settings_from_env
+
+
+def test_environment_values_are_parsed_by_the_field_type():
+    s = settings_from_env({"ASSISTANT_K": " 8 ", "ASSISTANT_MIN_DENSE_SCORE": "0.3", "ASSISTANT_RETRIEVER": "bm25",
+                           "ASSISTANT_CHUNK_TOKENS": "200", "ASSISTANT_UNRELATED": "x", "ASSISTANT_HNSW_M": ""})
+    assert (s.k, s.min_dense_score, s.retriever, s.chunk_tokens) == (8, 0.3, "bm25", 200)
+    assert s.hnsw_m == Settings().hnsw_m  # empty means unset
+
+
+def test_overrides_win_over_the_environment_and_none_keeps_it():
+    assert settings_from_env({"ASSISTANT_K": "8"}, k=3).k == 3
+    assert settings_from_env({"ASSISTANT_K": "8"}, k=None).k == 8
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"ASSISTANT_K": "abc"}, "ASSISTANT_K='abc' is not a whole number"),
+    ({"ASSISTANT_K": "2.5"}, "ASSISTANT_K='2.5' is not a whole number"),
+    ({"ASSISTANT_SIMILARITY_WEIGHT": "heavy"}, "is not a number"),
+    ({"ASSISTANT_K": "0"}, "k must be between 1 and 50"),
+    ({"ASSISTANT_RETRIEVER": "grep"}, "Unknown retriever 'grep'"),
+    ({"ASSISTANT_CONCURRENCY": "0"}, "concurrency must be between 1 and 64"),
+    ({"ASSISTANT_OVERLAP_TOKENS": "100"}, "overlap_tokens below half"),
+])
+def test_bad_environment_values_are_one_line_settings_errors(env, message):
+    with pytest.raises(SettingsError) as info:
+        settings_from_env(env)
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert isinstance(info.value, AssistantError)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("k", 0), ("k", 51), ("k", True), ("k", "5"), ("candidates", 0), ("batch_size", -1),
+    ("min_dense_score", float("nan")), ("min_dense_score", float("inf")), ("model", None),
+    ("index_type", "ivf-unknown"), ("max_history_turns", -1),
+])
+def test_settings_are_checked_on_construction_and_replace(field, value):
+    with pytest.raises(SettingsError):
+        Settings(**{field: value})
+    with pytest.raises(SettingsError):
+        dataclasses.replace(Settings(), **{field: value})
+
+
+def test_defaults_are_valid_and_ints_are_accepted_for_floats():
+    assert Settings().k == 5
+    assert Settings(min_dense_score=0).min_dense_score == 0
