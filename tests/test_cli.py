@@ -227,10 +227,17 @@ def test_manifest_valid_json_but_wrong(index, seed_corpus, capsys, damage):
     if damage == "files":
         manifest["files"] = [1]
         (index / "manifest.json").write_text(json.dumps(manifest))
-    else:
-        chunks = index / manifest["data_dir"] / "chunks.jsonl"
-        rows = chunks.read_text().splitlines()
-        chunks.write_text("\n".join([json.dumps(["nobody", 0, 4])] + rows[1:]) + "\n")
+    else:  # a chunk row naming an unknown article, the checksum made to agree
+        import hashlib
+
+        import numpy as np
+
+        chunks = index / manifest["data_dir"] / "chunks.npy"
+        rows = np.load(chunks)
+        rows[0, 0] = 99
+        np.save(chunks, rows)
+        manifest["files"]["chunks.npy"] = hashlib.sha256(chunks.read_bytes()).hexdigest()
+        (index / "manifest.json").write_text(json.dumps(manifest))
     assert main(["ask", "How many people work at Musan Mine?", "--index", str(index)]) == 2
     assert "rebuild" in one_line_error(capsys)
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(index), "--quiet", "--model", "hash-encoder"]) == 0
