@@ -57,7 +57,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
     from assistant.ui import build_app
 
-    app = build_app(assistant, settings)
+    app = build_app(assistant, settings, corpus_dir=args.corpus if Path(args.corpus).is_dir() else None,
+                    index_dir=args.index)
     print(f"Loaded {len(assistant.articles)} articles in {time.perf_counter() - t0:.1f}s; "
           f"open http://{args.host}:{args.port} in your browser (Ctrl+C to stop).", flush=True)
     try:

@@ -126,9 +126,21 @@ def _as_text(value: Any) -> str | None:
     return str(value)
 
 
+def info_of(articles, doc_id: str) -> NewsInfo:
+    """``article_info`` of ``articles[doc_id]``, from the stored metadata alone when the
+    mapping keeps it in memory (an opened index reads texts only when they are shown)."""
+    meta_of = getattr(articles, "metadata_of", None)
+    if meta_of is not None:
+        return _info(meta_of(doc_id))
+    return article_info(articles[doc_id])
+
+
 def article_info(article) -> NewsInfo:
     """The canonical news fields of an ``Article`` (None where unknown)."""
-    meta = article.metadata or {}
+    return _info(article.metadata or {})
+
+
+def _info(meta) -> NewsInfo:
     date = meta.get("date")
     return NewsInfo(
         date=normalize_date(date) if date else None,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Mapping, Sequence
 
 from .lexical import terms
-from .newsmeta import article_info, date_interval
+from .newsmeta import date_interval, info_of
 from .text import split_sentences
 from .timeparse import parse_time
 from .types import Answer, Article, Citation, Report, TimeRange
@@ -56,15 +56,15 @@ def newest_candidate(cites: Sequence[Citation], ranked: Sequence, articles: Mapp
     (and scoring at least NEWER_SCORE_RATIO of the best candidate), as a verified citation."""
     if not ranked:
         return None
-    cited_end = max((_end(articles.get(c.doc_id)) for c in cites), default=-1)
+    cited_end = max((_end(articles, c.doc_id) for c in cites), default=-1)
     best = ranked[0].score
     for cand in ranked:
         if cand.score < NEWER_SCORE_RATIO * best:
             break
         doc = cand.hit.chunk.doc_id
-        article = articles.get(doc)
-        if article is None or _end(article) <= cited_end or any(c.doc_id == doc for c in cites):
+        if doc not in articles or _end(articles, doc) <= cited_end or any(c.doc_id == doc for c in cites):
             continue
+        article = articles[doc]
         quote = article.text[cand.start:cand.end]
         if not quote.strip() or cand.coverage <= 0:
             continue
@@ -74,23 +74,25 @@ def newest_candidate(cites: Sequence[Citation], ranked: Sequence, articles: Mapp
     return None
 
 
-def _end(article: Article | None) -> int:
-    span = date_interval(article_info(article).date) if article is not None else None
+def _end(articles: Mapping[str, Article], doc_id: str) -> int:
+    """The last day an article's date covers (as an ordinal), -1 when undated or unknown."""
+    span = date_interval(info_of(articles, doc_id).date) if doc_id in articles else None
     return span[1].toordinal() if span else -1
 
 
 def _with_meta(c: Citation, articles: Mapping[str, Article], copies: Mapping[str, Sequence[str]]) -> Citation:
-    article = articles.get(c.doc_id)
-    if article is None:
+    if c.doc_id not in articles:
         return c
-    info = article_info(article)
-    also = tuple(_report(articles[d]) for d in copies.get(c.doc_id, ()) if d in articles)
+    info = info_of(articles, c.doc_id)
+    also = tuple(_report(articles, d) for d in copies.get(c.doc_id, ()) if d in articles)
     return replace(c, date=info.date, source=info.source, author=info.author, url=info.url, also_reported_by=also)
 
 
-def _report(article: Article) -> Report:
-    info = article_info(article)
-    return Report(article.doc_id, article.title, info.date, info.source, info.url)
+def _report(articles: Mapping[str, Article], doc_id: str) -> Report:
+    info = info_of(articles, doc_id)
+    titles = getattr(articles, "titles", None)
+    title = titles[doc_id] if titles is not None else articles[doc_id].title
+    return Report(doc_id, title, info.date, info.source, info.url)
 
 
 def _sort_key(c: Citation):
@@ -174,17 +176,20 @@ def scope_question(question: str, as_of: dt.date, explicit: TimeRange | None, ba
     search_q = parsed.cleaned or question
     docs = list(base)
     if rng is not None and rng.filters:
-        inside = [d for d in base if in_range(articles[d], rng)]
+        inside = [d for d in base if in_range(info_of(articles, d).date, rng)]
         if inside or explicit is not None or parsed.relative:
             docs = inside
         else:
             rng = replace(rng, applied=False)
-    digest = bool(rng is not None and rng.filters and rng.applied and docs and is_digest_question(search_q))
+    # "What happened last week?" / "What is the latest news?": nothing left to search for
+    digest = bool(rng is not None and docs and ((rng.filters and rng.applied) or (rng.latest and not rng.filters))
+                  and is_digest_question(search_q))
     return Scope(search_q, rng, docs, digest)
 
 
-def in_range(article: Article, rng: TimeRange) -> bool:
-    span = date_interval(article_info(article).date)
+def in_range(date: str | None, rng: TimeRange) -> bool:
+    """Whether an article dated ``date`` (ISO, any precision) falls in ``rng``; undated: no."""
+    span = date_interval(date)
     if span is None:
         return False
     if rng.start and span[1] < dt.date.fromisoformat(rng.start):
@@ -195,13 +200,13 @@ def in_range(article: Article, rng: TimeRange) -> bool:
 
 
 DIGEST_ARTICLES = 3
-_MIN_LEAD_WORDS = 6  # shorter first lines are captions or datelines
+_MIN_LEAD_WORDS = 10  # shorter first lines are photo captions or datelines
 
 
 def digest(question: str, query: str, doc_ids: Sequence[str], articles: Mapping[str, Article]) -> Answer:
     """"What happened last week?": the lead sentence of the newest articles in the range,
     newest first, each a verified quote."""
-    newest = sorted(doc_ids, key=lambda d: (-_end(articles[d]), d))[:DIGEST_ARTICLES]
+    newest = sorted(doc_ids, key=lambda d: (-_end(articles, d), d))[:DIGEST_ARTICLES]
     cites = []
     for d in newest:
         text = articles[d].text

@@ -37,6 +37,24 @@ def highlight(text: str, start: int, end: int) -> str:
     return f"{escape(text[:start])}<mark>{escape(text[start:end])}</mark>{escape(text[end:])}"
 
 
+def paragraphs(text: str, start: int, end: int) -> str:
+    """The whole article as ``<p>`` paragraphs (one per line of text, blank lines dropped),
+    escaped, with ``text[start:end]`` marked wherever it falls."""
+    out = []
+    pos = 0
+    for line in text.split("\n"):
+        a, b = pos, pos + len(line)
+        pos = b + 1
+        if not line.strip():
+            continue
+        if start < b and end > a:
+            inner = highlight(line, max(start, a) - a, min(end, b) - a)
+        else:
+            inner = escape(line)
+        out.append(f"<p>{inner}</p>")
+    return "".join(out)
+
+
 def passage_around(text: str, start: int, end: int, context: int = CONTEXT_CHARS) -> tuple[int, int]:
     """The span ``(a, b)`` of the passage around ``text[start:end]``: the quote's
     paragraph, cut to about ``context`` characters on each side at a word boundary."""
@@ -98,7 +116,7 @@ def render_source_card(citation: Citation, article: Article | None, turn_id: str
         )
         whole = (
             '<details class="whole"><summary>Open the whole article</summary>'
-            f'<div class="article-text">{highlight(text, c.start, c.end)}</div></details>'
+            f'<div class="article-text">{paragraphs(text, c.start, c.end)}</div></details>'
         )
     also = render_also(c)
     cls = "src-card earlier" if c.earlier_report else "src-card"
@@ -160,13 +178,21 @@ def render_query(answer: Answer) -> str:
     return f'<div class="query">Searched for: {escape(answer.query)}</div>'
 
 
+def render_scope(answer: Answer) -> str:
+    """The dates searched and how many articles ("Articles dated … (“last week”, as of …)")."""
+    from .recency import describe_scope
+
+    line = describe_scope(answer)
+    return f'<div class="range">{escape(line)}</div>' if line else ""
+
+
 def render_answer(answer: Answer, articles: Mapping[str, Article], turn_id: str) -> str:
     """An answer with its source cards, or an abstention card with related passages."""
     if answer.abstained:
         return (
             '<div class="bot abstain"><div class="abstain-head">'
             '<span class="icon" aria-hidden="true">∅</span> Not in the articles</div>'
-            f'<div class="answer-text">{escape(answer.text)}</div>{render_query(answer)}'
+            f'<div class="answer-text">{escape(answer.text)}</div>{render_query(answer)}{render_scope(answer)}'
             f"{render_related(answer.hits)}</div>"
         )
     cards = "".join(render_source_card(c, articles.get(c.doc_id), turn_id) for c in answer.citations)
@@ -174,7 +200,7 @@ def render_answer(answer: Answer, articles: Mapping[str, Article], turn_id: str)
     return (
         f'<div class="bot answer"><div class="answer-text">'
         f"{render_marker_text(answer.text, answer.citations, turn_id)}</div>"
-        f"{render_query(answer)}{sources}</div>"
+        f"{render_query(answer)}{render_scope(answer)}{sources}</div>"
     )
 
 

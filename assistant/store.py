@@ -79,6 +79,10 @@ class ArticleStore(Mapping[str, Article]):
         self._cache[doc_id] = article
         return article
 
+    def metadata_of(self, doc_id: str) -> dict:
+        """An article's metadata (date, source, ...) without reading its text."""
+        return self._rows[doc_id].get("metadata") or {}
+
     def _read(self, offset: int, length: int) -> str:
         with open(self._path, "rb") as f:
             f.seek(offset)

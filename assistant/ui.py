@@ -13,12 +13,6 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = (
-    "How many people work at Musan Mine?",
-    "And what does its leadership earn?",
-    "Which factory makes the rock drills used in Kaechon?",
-    "What is the capital of France?",
-)
 MAX_FILTER_ARTICLES = 50  # above this the per-article checkboxes are not shown (all are searched)
 GENERIC_ERROR = "Sorry, something went wrong while answering. Please try again or rephrase the question."
 NO_ARTICLES = "No articles are selected. Open Settings and tick at least one article to search."
@@ -58,7 +52,8 @@ a.cite:hover { text-decoration: underline; }
 mark { background: #fde68a; color: #111827; padding: 0 1px; border-radius: 2px; }
 details.whole { margin-top: 6px; font-size: 13px; }
 details.whole summary { cursor: pointer; color: var(--color-accent, #4f46e5); }
-.article-text { white-space: pre-wrap; max-height: 320px; overflow-y: auto; margin-top: 6px; padding: 8px;
+.article-text p { margin: 0 0 .7em; }
+.article-text { white-space: normal; max-height: 320px; overflow-y: auto; margin-top: 6px; padding: 8px;
   border: 1px solid var(--border-color-primary, #e5e7eb); border-radius: 6px; font-size: 14px; }
 .abstain { background: #fff7ed; border: 1px dashed #f59e0b; color: #1f2937; }
 .abstain-head { font-weight: 700; color: #b45309; margin-bottom: 4px; }
@@ -127,50 +122,85 @@ def _parse_k(k: Any) -> int | None:
     return int(number)
 
 
-def build_app(assistant, settings: Settings | None = None):
+def build_app(assistant, settings: Settings | None = None, corpus_dir=None, index_dir=None):
     """The Gradio app over an opened ``Assistant`` (anything with ``ask`` and ``articles``).
+    With ``corpus_dir`` and ``index_dir``, articles can be uploaded and removed from the page.
     Up to ``settings.concurrency`` questions (page and API together) are answered at once:
     the engine is read-only, so one slow question does not hold up the others."""
     import gradio as gr
 
+    from .library import ALLOWED, MAX_UPLOAD_BYTES, Library, example_questions
+
     settings = settings or getattr(assistant, "settings", None) or Settings()
-    articles = assistant.articles  # a lazy mapping for an opened index: texts are read when shown
-    titles = getattr(articles, "titles", None) or {d: articles[d].title for d in articles}
-    all_ids = sorted(titles, key=lambda d: (titles[d].lower(), d))
-    show_filter = len(all_ids) <= MAX_FILTER_ARTICLES
+    lib = Library(assistant, corpus_dir, index_dir, settings)
     default_k = max(1, min(10, settings.k))
 
-    def respond(question: str, turns: Sequence[Turn], k: float, doc_ids: Sequence[str] | None):
+    def titles_now():  # the index keeps titles in memory; texts are read only when shown
+        arts = lib.articles
+        return getattr(arts, "titles", None) or {d: arts[d].title for d in arts}
+
+    def ids():
+        titles = titles_now()
+        copies = {c for cs in (getattr(lib.assistant, "copies", {}) or {}).values() for c in cs}
+        return sorted((d for d in titles if d not in copies), key=lambda d: (titles[d].lower(), d))
+
+    def examples_now():
+        return [[q] for q in example_questions(lib.articles, getattr(lib.assistant, "copies", {}))]
+
+    def header():
+        n = len(ids())
+        return ("## Ask the articles\n"
+                f"Questions are answered only from {n} stored article{'s' if n != 1 else ''}, with word-for-word "
+                "quotes, each with its date and source. Follow-up questions use the conversation; "
+                "time words (“last week”, “in March”, “latest”) choose the dates searched.")
+
+    def respond(question: str, turns: Sequence[Turn], k: float, doc_ids: Sequence[str] | None,
+                as_of: str = "", since: str = "", until: str = ""):
         question = question if isinstance(question, str) else ""
         turns = tuple(turns or ())
+        articles = lib.articles
+        if not question.strip():  # nothing asked: no turn, the box as it was
+            return render_conversation(turns, articles), turns, question
+        all_ids = ids()
+        show_filter = len(all_ids) <= MAX_FILTER_ARTICLES
         history = [t.question for t in turns if t.answer is not None]
+        keep = ""
         if show_filter and not doc_ids:
             turn = Turn(question, notice=NO_ARTICLES)
         else:
-            selected = None if not show_filter or set(doc_ids) >= set(all_ids) else list(doc_ids)
+            selected = None if not show_filter or set(doc_ids or ()) >= set(all_ids) else list(doc_ids)
+            dates = {k_: v.strip() for k_, v in (("as_of", as_of), ("since", since), ("until", until))
+                     if isinstance(v, str) and v.strip()}
             try:
-                turn = Turn(question, answer=assistant.ask(question, history=history, k=int(k), doc_ids=selected))
+                turn = Turn(question, answer=lib.assistant.ask(question, history=history, k=int(k), doc_ids=selected, **dates))
             except AssistantError as e:
                 turn = Turn(question, notice=str(e))
+                keep = question  # rejected: the text stays in the box to be fixed
             except Exception:  # never show a traceback in the page
                 log.exception("ask failed")
                 turn = Turn(question, notice=GENERIC_ERROR)
         turns = turns + (turn,)
-        return render_conversation(turns, articles), turns, ""
+        return render_conversation(turns, articles), turns, keep
 
     def clear():
-        return render_conversation((), articles), (), ""
+        return render_conversation((), lib.articles), (), ""
 
-    def ask(question: str, history: list[str], k: int, doc_ids: list[str]) -> dict:
+    def ask(question: str, history: list[str], k: int, doc_ids: list[str], as_of: str = "",
+            since: str = "", until: str = "") -> dict:
         """Answer a question about the articles. history: the previous questions of the
         conversation (oldest first); k: number of passages; doc_ids: articles to search
-        (empty = all). Returns the same JSON as `assistant ask --json`."""
+        (empty = all); as_of: the date "now" means (YYYY-MM-DD, empty = today); since/until:
+        publication dates to search (YYYY-MM-DD, empty = any). Returns the same JSON as
+        `assistant ask --json`."""
+        dates = {k_: v.strip() for k_, v in (("as_of", as_of), ("since", since), ("until", until))
+                 if isinstance(v, str) and v.strip()}
         try:
-            answer = assistant.ask(
+            answer = lib.assistant.ask(
                 question if isinstance(question, str) else "",
                 history=_parse_history(history),
                 k=_parse_k(k),
                 doc_ids=list(doc_ids) if doc_ids else None,
+                **dates,
             )
         except AssistantError as e:
             raise gr.Error(str(e))
@@ -179,16 +209,64 @@ def build_app(assistant, settings: Settings | None = None):
             raise gr.Error(GENERIC_ERROR)
         return answer.to_dict()
 
+    def library_outputs(message: str):
+        all_ids = ids()
+        titles = titles_now()
+        choices = [(titles[d], d) for d in all_ids]
+        return (message, lib.rows(), gr.update(choices=choices, value=list(all_ids)),
+                gr.update(choices=[(f"{r[0]} ({r[3]})", r[3]) for r in lib.rows()], value=None),
+                gr.update(samples=examples_now()), header())
+
+    def on_upload(files, progress=gr.Progress(track_tqdm=True)):
+        if not files:
+            return library_outputs("")
+        items, refused = [], []
+        for f in files if isinstance(files, list) else [files]:
+            path = getattr(f, "name", f)
+            name = getattr(f, "orig_name", None) or str(path)
+            try:
+                from pathlib import Path
+
+                size = Path(path).stat().st_size
+                if size > MAX_UPLOAD_BYTES:
+                    refused.append(f"{Path(name).name}: {size:,} bytes is over the {MAX_UPLOAD_BYTES:,}-byte limit: "
+                                   "split it into smaller files.")
+                    continue
+                items.append((name, Path(path).read_bytes()))
+            except OSError:
+                refused.append(f"{name}: the upload could not be read; try again.")
+        try:
+            progress(0, desc="Indexing")
+            result = lib.upload(items, progress=True)
+        except AssistantError as e:
+            return library_outputs(f"Not added: {e}")
+        except Exception:
+            log.exception("upload failed")
+            return library_outputs("Not added: indexing failed; the previous articles are unchanged.")
+        lines = []
+        if result.added:
+            titles = [lib.articles[d].title for d in result.added if d in lib.articles]
+            lines.append(f"Added and indexed {len(result.added)}: " + "; ".join(titles))
+        lines += [f"Refused {r}" for r in [*refused, *result.refused]]
+        return library_outputs("\n\n".join(lines))
+
+    def on_remove(doc_id, progress=gr.Progress(track_tqdm=True)):
+        if not doc_id:
+            return library_outputs("Choose an article to remove first.")
+        try:
+            title = lib.remove(doc_id, progress=True)
+        except AssistantError as e:
+            return library_outputs(f"Not removed: {e}")
+        except Exception:
+            log.exception("remove failed")
+            return library_outputs("Not removed: indexing failed; the articles are unchanged.")
+        return library_outputs(f"Removed “{title}” and re-indexed.")
+
     with gr.Blocks(title="Ask the articles", analytics_enabled=False) as app:
-        gr.Markdown(
-            "## Ask the articles\n"
-            f"Questions are answered only from {len(articles)} stored article"
-            f"{'s' if len(articles) != 1 else ''}, with word-for-word quotes. "
-            "Follow-up questions use the conversation."
-        )
+        head = gr.Markdown(header(), elem_id="header")
         turns = gr.State(())
         chat = gr.HTML(
-            render_conversation((), articles),
+            render_conversation((), lib.articles),
             css_template=CSS,
             js_on_load=JS,
             elem_id="chat",
@@ -201,7 +279,7 @@ def build_app(assistant, settings: Settings | None = None):
                 container=False,
                 placeholder="Your question…",
                 scale=6,
-                min_width=100,
+                min_width=320,  # on a phone the buttons wrap below and the box gets the full width
                 lines=1,
                 max_lines=4,
                 elem_id="question",
@@ -211,15 +289,22 @@ def build_app(assistant, settings: Settings | None = None):
             clear_btn = gr.Button("Clear", variant="secondary", scale=0, min_width=80, elem_id="clear")
         examples = gr.Dataset(
             components=["textbox"],
-            samples=[[q] for q in EXAMPLES],
-            label="Examples (click one; the second is a follow-up to the first)",
-            type="index",
+            samples=examples_now(),
+            label="Examples, made from the newest articles (click one)",
+            type="values",
             elem_id="examples",
         )
+        all_ids = ids()
+        show_filter = len(all_ids) <= MAX_FILTER_ARTICLES
         with gr.Accordion("Settings", open=False, elem_id="settings"):
             k = gr.Slider(1, 10, value=default_k, step=1, label="Number of passages to search")
+            with gr.Row():
+                since = gr.Textbox(label="Published since (YYYY-MM-DD)", placeholder="any", elem_id="since", min_width=140)
+                until = gr.Textbox(label="Published until (YYYY-MM-DD)", placeholder="any", elem_id="until", min_width=140)
+                as_of = gr.Textbox(label="As of (what “last week” is relative to)", placeholder="today",
+                                   elem_id="as-of", min_width=140)
             docs = gr.CheckboxGroup(
-                choices=[(titles[d], d) for d in all_ids],
+                choices=[(titles_now()[d], d) for d in all_ids],
                 value=list(all_ids),
                 label="Articles to search",
                 elem_id="docs",
@@ -227,13 +312,32 @@ def build_app(assistant, settings: Settings | None = None):
             )
             if not show_filter:
                 gr.Markdown(f"All {len(all_ids)} articles are searched.")
+        with gr.Accordion("Articles", open=False, elem_id="articles"):
+            table = gr.Dataframe(value=lib.rows(), headers=["Title", "Date", "Source", "Id", "Note"],
+                                 interactive=False, wrap=True, elem_id="article-list")
+            status = gr.Markdown("", elem_id="library-status")
+            if lib.manageable:
+                upload = gr.File(label=f"Add articles ({', '.join(ALLOWED)}; up to {MAX_UPLOAD_BYTES // 1_000_000} MB each)",
+                                 file_count="multiple", elem_id="upload")  # types checked on the server, with a reason
+                with gr.Row():
+                    remove_choice = gr.Dropdown(choices=[(f"{r[0]} ({r[3]})", r[3]) for r in lib.rows()], value=None,
+                                                label="Article to remove", elem_id="remove-choice", min_width=240)
+                    remove_btn = gr.Button("Remove", variant="stop", scale=0, min_width=100, elem_id="remove")
+                lib_out = [status, table, docs, remove_choice, examples, head]
+                upload.upload(on_upload, inputs=[upload], outputs=lib_out, api_visibility="private",
+                              concurrency_id="ask")
+                remove_btn.click(on_remove, inputs=[remove_choice], outputs=lib_out, api_visibility="private",
+                                 concurrency_id="ask")
+            else:
+                gr.Markdown("Start the app with a corpus folder (`python app.py --corpus DIR`) to add or remove articles here.")
 
+        inputs = [question, turns, k, docs, as_of, since, until]
         common = dict(outputs=[chat, turns, question], api_visibility="private", concurrency_id="ask")
-        question.submit(respond, inputs=[question, turns, k, docs], **common)
-        ask_btn.click(respond, inputs=[question, turns, k, docs], **common)
+        question.submit(respond, inputs=inputs, **common)
+        ask_btn.click(respond, inputs=inputs, **common)
         examples.click(
-            lambda i, t, k_, d: respond(EXAMPLES[i], t, k_, d),
-            inputs=[examples, turns, k, docs],
+            lambda v, t, k_, d, a, s_, u: respond(v[0] if isinstance(v, (list, tuple)) else v, t, k_, d, a, s_, u),
+            inputs=[examples, turns, k, docs, as_of, since, until],
             **common,
         )
         clear_btn.click(clear, outputs=[chat, turns, question], api_visibility="private")

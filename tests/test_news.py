@@ -171,3 +171,32 @@ def test_eval_line_with_as_of_is_answered_against_that_date(tmp_path):
     assert rows["c"]["as_of"] == "2026-01-07" and rows["c"]["abstained"]  # the run's date: nothing that week
     with pytest.raises(EvalFileError, match="YYYY-MM-DD"):
         parse_jsonl('{"id": "x", "question": "q?", "answers": [], "gold_doc_ids": [], "as_of": "March"}\n')
+
+
+def test_json_and_api_give_the_same_citation_fields(news_index, capsys):
+    """`assistant ask --json` and the web API return the same JSON, news fields included."""
+    from gradio_client import Client
+
+    import assistant.embed as embed_mod
+    from assistant.ui import build_app
+    from tests.fakes import HashEncoder
+
+    ix, enc, _ = news_index
+    orig = embed_mod.load_encoder
+    embed_mod.load_encoder = lambda *a, **k: HashEncoder()
+    try:
+        assert main(["ask", "What is the latest cost estimate?", "--index", str(ix), "--as-of", AS_OF, "--json"]) == 0
+        cli = json.loads(capsys.readouterr().out)
+    finally:
+        embed_mod.load_encoder = orig
+    app = build_app(Assistant.open(ix, encoder=enc))
+    app.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    try:
+        api = Client(app.local_url, verbose=False).predict("What is the latest cost estimate?", [], 5, [], AS_OF, "", "",
+                                                           api_name="/ask")
+    finally:
+        app.close()
+    assert api == cli
+    c = api["citations"][1]
+    assert (c["date"], c["source"], c["author"], c["earlier_report"]) == ("2026-03-02", "Harbour Times", "Mira Okafor", True)
+    assert c["also_reported_by"][0]["doc_id"] == "coast-post-bridge-copy"

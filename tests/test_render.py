@@ -69,8 +69,10 @@ def test_source_card_escapes_article_and_marks_quote():
     assert [unescape(m) for m in marks] == [QUOTE, QUOTE]  # passage and whole article
     assert "Musan &lt;mine&gt; &amp; &quot;co&quot;" in html
     whole = re.search(r'<div class="article-text">(.*?)</div></details>', html, re.S).group(1)
-    assert unescape(whole.replace("<mark>", "").replace("</mark>", "")) == TEXT
-    assert _tags(html) <= {"div", "span", "mark", "details", "summary"}
+    # the whole article keeps its paragraphs: one <p> per non-blank line, text otherwise verbatim
+    paras = [unescape(p.replace("<mark>", "").replace("</mark>", "")) for p in re.findall(r"<p>(.*?)</p>", whole, re.S)]
+    assert paras == [line for line in TEXT.split("\n") if line.strip()]
+    assert _tags(html) <= {"div", "span", "mark", "details", "summary", "p"}
 
 
 def test_source_card_without_verifiable_article_shows_quote_only():

@@ -74,10 +74,25 @@ def test_conversation_passes_history_and_escapes():
     assert fake.calls[-1][3] == ["musan-mine"]
 
 
+def test_empty_question_adds_no_turn_and_rejected_question_stays_in_the_box():
+    from assistant.ui import build_app
+
+    respond = _respond(build_app(FakeAssistant()))
+    html, turns, box = respond("   ", (), 5, ["musan-mine"])
+    assert turns == () and 'class="turn"' not in html and "(empty question)" not in html
+
+    class Strict(FakeAssistant):
+        def ask(self, question, history=(), k=None, doc_ids=None):
+            raise QuestionError("The question is 3,000 characters long; the limit is 2,000. Ask a shorter question.")
+
+    long_q = "x" * 3000
+    html, turns, box = _respond(build_app(Strict()))(long_q, (), 5, ["musan-mine"])
+    assert "the limit is 2,000" in html and box == long_q and len(turns) == 1
+
+
 @pytest.mark.parametrize(
     "question, docs, expected",
     [
-        ("", ["musan-mine"], "The question is empty"),
         ("boom", ["musan-mine"], "something went wrong"),
         ("fine", [], "No articles are selected"),
     ],
