@@ -9,6 +9,7 @@ from typing import Collection, Sequence
 
 import numpy as np
 
+from .aboutarticle import answer_about_article, asks_about_article, topic_of
 from .answer import AnswerPolicy, abstain, compose, score_sentences
 from . import embed
 from .embed import Encoder
@@ -107,7 +108,9 @@ class Assistant:
                 q = self.check_question(question)
                 hist = bound_history(history, self.settings)
                 scope = recency.scope_question(q, day, explicit, base, self.articles)
-                prepared.append((q, rewrite_query(scope.question, hist), scope))
+                field = asks_about_article(scope.question)
+                searched_q = topic_of(scope.question) if field else scope.question
+                prepared.append((q, rewrite_query(searched_q, hist), scope, field))
             except AssistantError as e:
                 if raise_errors:
                     raise
@@ -120,7 +123,7 @@ class Assistant:
             if isinstance(p, AssistantError):
                 out.append(p)
                 continue
-            question, query, scope = p
+            question, query, scope, field = p
             qvec = next(vecs)
             searched = scope.doc_ids
             if not searched:
@@ -134,6 +137,8 @@ class Assistant:
                 top_dense = _top_dense(hits, qvec, self.retriever, restrict)
                 answer = compose(scope.question, query, hits[:k], self.articles, self.lexical.idf, self.policy,
                                  top_dense, related=hits, similarity=self._similarity(qvec))
+                if field:  # "Who wrote the ferry story?": from the article's metadata
+                    answer = answer_about_article(field, answer, hits[:k], self.articles)
                 answer = recency.annotate(
                     answer, self.articles, self.copies, latest=bool(scope.range and scope.range.latest),
                     newer=lambda: score_sentences(scope.question, query, hits[:k], self.articles, self.lexical.idf))

@@ -200,3 +200,34 @@ def test_json_and_api_give_the_same_citation_fields(news_index, capsys):
     c = api["citations"][1]
     assert (c["date"], c["source"], c["author"], c["earlier_report"]) == ("2026-03-02", "Harbour Times", "Mira Okafor", True)
     assert c["also_reported_by"][0]["doc_id"] == "coast-post-bridge-copy"
+
+
+@pytest.mark.parametrize("question, field", [
+    ("Who wrote the marathon story?", "author"), ("Who wrote about the marathon?", "author"),
+    ("When was the bridge cost story published?", "date"), ("When was it published?", "date"),
+    ("Which paper published the school lunch story?", "source"), ("Who published the marathon article?", "source"),
+    ("Which newspaper boasted about the drilling competition?", None),  # about the story, not the article
+    ("Who reported the blasting at Cholsan Peak?", None), ("When did the council publish the estimate?", None),
+])
+def test_questions_about_the_article(question, field):
+    from assistant.aboutarticle import asks_about_article
+
+    assert asks_about_article(question) == field
+
+
+def test_author_date_and_source_answered_from_metadata(news):
+    a = news.ask("Who wrote about the marathon?", as_of=AS_OF)
+    assert a.text == "“Runner from Kenya wins city marathon in record time” is by Ana Lindqvist [1]."
+    assert a.citations[0].doc_id == "marathon" and a.citations[0].author == "Ana Lindqvist"
+    b = news.ask("When was the school lunch story published?", as_of=AS_OF)
+    assert "was published on 2026-02-20 [1]" in b.text and b.citations[0].doc_id == "school-lunch"
+    c = news.ask("Who published the marathon article?", as_of=AS_OF)
+    assert "was published by Valley Courier" in c.text
+
+
+def test_topic_of_keeps_the_story_words():
+    from assistant.aboutarticle import topic_of
+
+    assert topic_of("When was the story about free school lunches published?") == "free school lunches?"
+    assert topic_of("Who wrote the marathon story?") == "marathon?"
+    assert topic_of("When was it published?") == "it?"
