@@ -98,6 +98,10 @@ def _prepare(args, environ):
             print(f"Index {args.index}/: {report.added} added, {report.changed} changed, {report.removed} removed, "
                   f"{report.unchanged} unchanged; {report.chunks} chunks ({report.embedded_chunks} embedded) "
                   f"in {report.seconds:.1f}s", flush=True)
+            if report.collapsed:
+                from assistant.cli import collapse_summary
+
+                print(collapse_summary(report), flush=True)
         else:
             print(f"Index {args.index}/ is up to date ({report.unchanged} articles, {report.chunks} chunks).", flush=True)
     elif not index_exists:

@@ -231,3 +231,19 @@ def test_topic_of_keeps_the_story_words():
     assert topic_of("When was the story about free school lunches published?") == "free school lunches?"
     assert topic_of("Who wrote the marathon story?") == "marathon?"
     assert topic_of("When was it published?") == "it?"
+
+
+def test_minhash_groups_copies_but_never_an_update_with_a_changed_figure():
+    from assistant.dedup import find_duplicates, jaccard
+    from assistant.load import load_corpus
+
+    arts = {a.doc_id: a for a in load_corpus(NEWS).articles}
+    orig = arts["harbour-bridge-cost"]
+    assert jaccard(orig.text, arts["coast-post-bridge-copy"].text) > 0.8
+    assert jaccard(orig.text, arts["harbour-bridge-revised"].text) < 0.1
+    from assistant.types import Article
+
+    updated = Article("bridge-updated", orig.title, orig.text.replace("$412 million", "$468 million"), {"date": "2026-03-04"})
+    later_copy = Article("late-copy", orig.title, "Reprinted.\n" + orig.text, {"date": "2026-03-05"})
+    groups = find_duplicates([*arts.values(), updated, later_copy])
+    assert groups == {"harbour-bridge-cost": ["coast-post-bridge-copy", "late-copy"]}
