@@ -79,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: the previous index (if any) is unchanged.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`assistant ask … | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        return 0
 
 
 def quiet_libraries() -> None:

@@ -159,6 +159,7 @@ def main(argv=None) -> int:
     s, mb = median_runs(ask + [str(seed_ix), "--backend", "torch"], max(1, args.repeat // 2), env)
     r["cold_ask_seed_torch_backend_s"], r["cold_ask_seed_torch_backend_rss_mb"] = round(s, 2), round(mb)
     r["app_ready_s"] = round(statistics.median(app_ready(seed_ix, ROOT / "corpus", env) for _ in range(max(1, args.repeat // 2))), 2)
+    r["gradio_import_s"] = round(median_runs([PY, "-c", "import gradio"], max(1, args.repeat // 2), env)[0], 2)  # most of app_ready
 
     questions = [q.question for q in load_eval_file(ROOT / "eval" / "seed_questions.jsonl").questions]
     r["warm_ask_seed_p50_ms"] = round(warm_p50(seed_ix, questions), 1)
