@@ -101,12 +101,12 @@ class LexicalBuilder:
 
     def __init__(self):
         self.vocab: dict[str, int] = {"": 0}  # the empty token stands in for a chunk with no content terms
-        self.ids: list[list[int]] = []
+        self.ids: list[np.ndarray] = []  # int32 per chunk: 4 bytes a token, not a Python int each
 
     def add(self, texts: Sequence[str]) -> None:
         vocab = self.vocab
         for t in texts:
-            self.ids.append([vocab.setdefault(w, len(vocab)) for w in terms(t)] or [0])
+            self.ids.append(np.asarray([vocab.setdefault(w, len(vocab)) for w in terms(t)] or [0], dtype=np.int32))
 
     def finish(self, n: int) -> LexicalIndex:
         import bm25s
