@@ -24,6 +24,10 @@ from .settings import Settings
 from .types import Article, Chunk
 
 ARTICLES_PER_BATCH = 4  # one actor call; progress advances by batches
+# Ray runs workers 15 nice levels below the process that started the cluster, which keeps a
+# dedicated node's control plane responsive but starves them on a shared machine: on a local
+# cluster the encoder actors are the work, so they run at the priority of `assistant index`.
+LOCAL_CLUSTER_CONFIG = {"worker_niceness": 0}
 
 
 class _ChunkEmbed:
@@ -34,7 +38,9 @@ class _ChunkEmbed:
         from .embed import encoder_from_settings
 
         self.settings = Settings(**settings)
-        self.encoder = encoder_factory() if encoder_factory else encoder_from_settings(self.settings)
+        # one inference thread per CPU Ray gave the actor (torch reads OMP_NUM_THREADS, which Ray sets)
+        threads = max(1, int(os.environ.get("OMP_NUM_THREADS") or 1))
+        self.encoder = encoder_factory() if encoder_factory else encoder_from_settings(self.settings, threads=threads)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         articles = [Article(str(d), str(t), str(x), json.loads(str(m)))
@@ -81,7 +87,7 @@ def connect(address: str, log: Callable[[str], None] | None = None):
             except ConnectionError:
                 if log:
                     log("no Ray cluster running on this machine: starting a local one")
-                ray.init(include_dashboard=False, log_to_driver=False)
+                ray.init(include_dashboard=False, log_to_driver=False, _system_config=LOCAL_CLUSTER_CONFIG)
         else:
             ray.init(address=address, log_to_driver=False)
     except Exception as e:  # noqa: BLE001 - any connection failure becomes one line

@@ -123,10 +123,10 @@ def resolve_model_path(name: str) -> str:
 
 
 def encoder_from_settings(settings, model: str | None = None, allow_download: bool = False,
-                          log: Callable[[str], None] | None = None) -> Encoder:
+                          log: Callable[[str], None] | None = None, threads: int | None = None) -> Encoder:
     """``load_encoder`` with the model, batch size, backend and ONNX cache of ``settings``."""
     return load_encoder(model or settings.model, settings.batch_size, allow_download, settings.backend,
-                        settings.onnx_cache or None, log)
+                        settings.onnx_cache or None, log, threads)
 
 
 def canonical_model_name(name: str) -> str:
@@ -136,17 +136,18 @@ def canonical_model_name(name: str) -> str:
 
 def load_encoder(name: str = DEFAULT_MODEL, batch_size: int = 32, allow_download: bool = False,
                  backend: str = "auto", cache_dir: str | os.PathLike | None = None,
-                 log: Callable[[str], None] | None = None) -> Encoder:
+                 log: Callable[[str], None] | None = None, threads: int | None = None) -> Encoder:
     """The encoder for ``name``. ``backend``: "onnx" (onnxruntime over a verified ONNX export,
     no torch at run time; exported once into ``cache_dir`` when missing, which needs torch),
     "torch" (sentence-transformers, the reference) or "auto" (ONNX when the model's layout
-    allows it and the export is ready or can be made, else torch). Raises ModelError with a remedy."""
+    allows it and the export is ready or can be made, else torch). ``threads``: onnxruntime's
+    intra-op threads (default: one per core; torch follows OMP_NUM_THREADS). Raises ModelError with a remedy."""
     if backend not in BACKENDS:
         raise ModelError(f"Unknown backend {backend!r}: use one of {', '.join(BACKENDS)}.")
     path = resolve_model_path(name)
     name = canonical_model_name(name)
     if backend != "torch":
-        onnx = _onnx_encoder(name, path, batch_size, backend == "onnx", cache_dir, log)
+        onnx = _onnx_encoder(name, path, batch_size, backend == "onnx", cache_dir, log, threads)
         if onnx is not None:
             return onnx
     return SentenceTransformerEncoder(load_sentence_transformer(name, path, allow_download), name=name, batch_size=batch_size)
@@ -162,7 +163,7 @@ def onnx_ready(name: str = DEFAULT_MODEL, cache_dir: str | os.PathLike | None = 
     return embed_onnx.is_ready(embed_onnx.export_dir(path, cache_dir or embed_onnx.default_cache_dir()))
 
 
-def _onnx_encoder(name, path, batch_size, required, cache_dir, log):
+def _onnx_encoder(name, path, batch_size, required, cache_dir, log, threads=None):
     from . import embed_onnx
 
     if not os.path.isdir(path) or not embed_onnx.supported(path):
@@ -177,7 +178,7 @@ def _onnx_encoder(name, path, batch_size, required, cache_dir, log):
             if log:
                 log(f"Exporting {name} to ONNX once into {folder} (checked against sentence-transformers)…")
             folder = embed_onnx.export(path, cache, name)
-        return embed_onnx.OnnxEncoder(folder, name=name, batch_size=batch_size)
+        return embed_onnx.OnnxEncoder(folder, name=name, batch_size=batch_size, threads=threads)
     except ImportError as e:
         if required:
             raise ModelError(f"The ONNX backend needs onnxruntime, onnx and tokenizers ({e}): run `make setup`.") from e

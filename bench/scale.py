@@ -128,7 +128,9 @@ def child_query(args) -> None:
 
 def run_child(mode: str, **kw) -> dict | None:
     cmd = [sys.executable, __file__, f"--child-{mode}"] + [x for k, v in kw.items() if v is not None for x in (f"--{k.replace('_', '-')}", str(v))]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    if out.returncode:
+        raise SystemExit(f"{mode} {kw.get('kind')} failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1]) if mode == "query" else None
 
 

@@ -55,7 +55,10 @@ def cluster():
     """A real local cluster: 2 CPUs on 127.0.0.1, no dashboard; workers can import tests/."""
     if ray.is_initialized():
         ray.shutdown()
+    from assistant.distributed import LOCAL_CLUSTER_CONFIG
+
     ray.init(num_cpus=2, include_dashboard=False, address="local", object_store_memory=200 * 2**20,
+             _system_config=LOCAL_CLUSTER_CONFIG,
              log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}})
     yield ray
     ray.shutdown()
@@ -117,6 +120,15 @@ def test_ray_build_of_the_seed_corpus_equals_plain_build_with_the_real_model(clu
     build_index(seed_corpus, tmp_path / "ray", Settings(), progress=False, embedder=embedder())
     assert_same_index(tmp_path / "plain", tmp_path / "ray")
     assert read_manifest(tmp_path / "ray")["model"] == read_manifest(tmp_path / "plain")["model"] == real_encoder.name
+
+
+@pytest.mark.model
+def test_ray_build_of_xquad_equals_plain_build_with_the_real_model(cluster, tmp_path, real_encoder):
+    xquad = ROOT / "eval" / "data" / "xquad-en" / "xquad.en.json"
+    build_index(xquad, tmp_path / "plain", Settings(), encoder=real_encoder, progress=False)
+    r = build_index(xquad, tmp_path / "ray", Settings(), progress=False, embedder=embedder())
+    assert r.added == 48 and r.chunks > 300
+    assert_same_index(tmp_path / "plain", tmp_path / "ray")
 
 
 def test_killed_worker_is_survived(cluster, tmp_path):
