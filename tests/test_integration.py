@@ -64,3 +64,20 @@ def test_follow_up_is_answered_from_the_right_article(engine):
     assert any("12,000" in c.quote for c in a.citations)
     b = engine.ask("Why do its machines break down?", history=["Which factory produces the drills used in Kaechon?"])
     assert b.hits[0].chunk.doc_id == "kaechon-rock-drills"
+
+
+@pytest.mark.model
+def test_index_with_a_model_alias_opens_afterwards(tmp_path, capsys):
+    """--model sentence-transformers/all-MiniLM-L6-v2 (an accepted alias) records the
+    canonical name, so the index opens again (it used to refuse with IndexMismatchError)."""
+    import json
+
+    from assistant.cli import main
+    from tests.fakes import SEED_CORPUS
+
+    ix = tmp_path / "ix"
+    assert main(["index", "--corpus", str(SEED_CORPUS), "--index", str(ix), "--quiet",
+                 "--model", "sentence-transformers/all-MiniLM-L6-v2"]) == 0
+    assert json.loads((ix / "manifest.json").read_text())["model"] == "all-MiniLM-L6-v2"
+    assert main(["ask", "How many people work at Musan Mine?", "--index", str(ix), "--json"]) == 0
+    assert "20,000" in capsys.readouterr().out

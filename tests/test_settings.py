@@ -50,3 +50,11 @@ def test_settings_are_checked_on_construction_and_replace(field, value):
 def test_defaults_are_valid_and_ints_are_accepted_for_floats():
     assert Settings().k == 5
     assert Settings(min_dense_score=0).min_dense_score == 0
+
+
+@pytest.mark.parametrize("alias", ["sentence-transformers/all-MiniLM-L6-v2", "all-minilm-l6-v2", "all-MiniLM-L6-v2"])
+def test_model_aliases_become_the_canonical_name_before_anything_is_written(alias):
+    assert Settings(model=alias).model == "all-MiniLM-L6-v2"
+    assert settings_from_env({}, model=alias).model == "all-MiniLM-L6-v2"
+    assert settings_from_env({"ASSISTANT_MODEL": alias}).model == "all-MiniLM-L6-v2"
+    assert Settings(model="/models/other").model == "/models/other"
