@@ -92,10 +92,12 @@ def render_marker_text(text: str, citations: Sequence[Citation], turn_id: str) -
     return _MARKER.sub(link, escape(text, quote=False))
 
 
-def render_source_card(citation: Citation, article: Article | None, turn_id: str) -> str:
+def render_source_card(citation: Citation, article: Article | None, turn_id: str, whole_inline: bool = True) -> str:
     """A source card: ``[n]`` and the article title, the quote highlighted inside its
     surrounding passage, and the whole article (quote highlighted in place) behind a
-    ``<details>`` toggle."""
+    ``<details>`` toggle. Without ``whole_inline`` the toggle carries only the article id
+    and the quote's offsets, and the page fetches the text when it is opened
+    (``render_whole_article``), so earlier turns do not resend whole articles."""
     c = citation
     head = (
         f'<div class="src-head"><span class="src-n">[{c.n}]</span> '
@@ -114,13 +116,24 @@ def render_source_card(citation: Citation, article: Article | None, turn_id: str
             f'<div class="passage">{lead}{highlight(text[a:b], c.start - a, c.end - a)}'
             f"{tail}</div>"
         )
-        whole = (
-            '<details class="whole"><summary>Open the whole article</summary>'
-            f'<div class="article-text">{paragraphs(text, c.start, c.end)}</div></details>'
-        )
+        if whole_inline:
+            whole = (
+                '<details class="whole"><summary>Open the whole article</summary>'
+                f'<div class="article-text">{render_whole_article(article, c.start, c.end)}</div></details>'
+            )
+        else:
+            whole = (
+                f'<details class="whole" data-doc="{escape(c.doc_id, quote=True)}" data-start="{c.start}" data-end="{c.end}">'
+                '<summary>Open the whole article</summary><div class="article-text" data-lazy="1">Loading…</div></details>'
+            )
     also = render_also(c)
     cls = "src-card earlier" if c.earlier_report else "src-card"
     return f'<div class="{cls}" id="src-{turn_id}-{c.n}">{head}{body}{also}{whole}</div>'
+
+
+def render_whole_article(article: Article | None, start: int, end: int) -> str:
+    """The article's whole text, escaped, with ``text[start:end]`` highlighted ("" without an article)."""
+    return "" if article is None else paragraphs(article.text, start, end)
 
 
 def render_byline(c: Citation) -> str:
@@ -186,7 +199,7 @@ def render_scope(answer: Answer) -> str:
     return f'<div class="range">{escape(line)}</div>' if line else ""
 
 
-def render_answer(answer: Answer, articles: Mapping[str, Article], turn_id: str) -> str:
+def render_answer(answer: Answer, articles: Mapping[str, Article], turn_id: str, whole_inline: bool = True) -> str:
     """An answer with its source cards, or an abstention card with related passages."""
     if answer.abstained:
         return (
@@ -195,7 +208,7 @@ def render_answer(answer: Answer, articles: Mapping[str, Article], turn_id: str)
             f'<div class="answer-text">{escape(answer.text)}</div>{render_query(answer)}{render_scope(answer)}'
             f"{render_related(answer.hits)}</div>"
         )
-    cards = "".join(render_source_card(c, articles.get(c.doc_id), turn_id) for c in answer.citations)
+    cards = "".join(render_source_card(c, articles.get(c.doc_id), turn_id, whole_inline) for c in answer.citations)
     sources = f'<div class="sources"><div class="sources-head">Sources</div>{cards}</div>' if cards else ""
     return (
         f'<div class="bot answer"><div class="answer-text">'
@@ -217,7 +230,9 @@ def render_question(question: str) -> str:
 
 
 def render_conversation(turns: Sequence[Turn], articles: Mapping[str, Article]) -> str:
-    """The whole chat transcript as one HTML string."""
+    """The whole chat transcript as one HTML string. Only the latest turn carries its
+    articles' whole text; earlier turns fetch it when "Open the whole article" is clicked,
+    so the page does not grow by whole articles with every turn."""
     if not turns:
         return (
             '<div class="chat"><div class="empty">Ask a question about the articles. '
@@ -225,6 +240,7 @@ def render_conversation(turns: Sequence[Turn], articles: Mapping[str, Article]) 
         )
     parts = []
     for i, t in enumerate(turns, 1):
-        body = render_answer(t.answer, articles, str(i)) if t.answer is not None else render_notice(t.notice)
+        latest = i == len(turns)
+        body = render_answer(t.answer, articles, str(i), latest) if t.answer is not None else render_notice(t.notice)
         parts.append(f'<div class="turn" id="turn-{i}">{render_question(t.question)}{body}</div>')
     return f'<div class="chat">{"".join(parts)}</div>'

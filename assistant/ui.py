@@ -8,7 +8,7 @@ import logging
 from typing import Any, Sequence
 
 from .errors import AssistantError
-from .render import Turn, render_conversation
+from .render import Turn, render_conversation, render_whole_article
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,10 +86,17 @@ element.addEventListener('click', (e) => {
   card.scrollIntoView({block: 'nearest', behavior: 'smooth'});
   card.classList.add('flash'); setTimeout(() => card.classList.remove('flash'), 1500);
 });
+const toMark = (box2) => { const m = box2 && box2.querySelector('mark');
+  if (m) box2.scrollTop = m.offsetTop - box2.offsetTop - 40; };
 element.addEventListener('toggle', (e) => {
   const d = e.target; if (!d.open) return;
-  const box2 = d.querySelector('.article-text'), m = box2 && box2.querySelector('mark');
-  if (m) box2.scrollTop = m.offsetTop - box2.offsetTop - 40;
+  const box2 = d.querySelector('.article-text'); if (!box2) return;
+  if (!box2.dataset.lazy) { toMark(box2); return; }
+  // an earlier turn's article: fetched when opened (the page does not carry it)
+  server.whole_article([d.dataset.doc, Number(d.dataset.start), Number(d.dataset.end)]).then((html) => {
+    box2.innerHTML = html || 'The article is no longer in the index.';
+    delete box2.dataset.lazy; toMark(box2);
+  });
 }, true);
 """
 
@@ -182,6 +189,18 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
         turns = turns + (turn,)
         return render_conversation(turns, articles), turns, keep
 
+    def whole_article(ref: Any) -> str:
+        """HTML of one article of this index with a quote highlighted (escaped text, or
+        "" for an unknown id). The page calls it with ``[doc_id, start, end]`` when an
+        earlier turn's "Open the whole article" is clicked."""
+        try:
+            doc_id, start, end = ref
+            start, end = int(start), int(end)
+        except (TypeError, ValueError):
+            return ""
+        article = articles.get(doc_id) if isinstance(doc_id, str) else None
+        return render_whole_article(article, start, end)
+
     def clear():
         return render_conversation((), lib.articles), (), ""
 
@@ -269,6 +288,7 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
             render_conversation((), lib.articles),
             css_template=CSS,
             js_on_load=JS,
+            server_functions=[whole_article],
             elem_id="chat",
             container=True,
             padding=False,

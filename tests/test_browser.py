@@ -176,3 +176,20 @@ def test_example_click_and_phone_width(browser, app):
         assert page.dialogs == []
     finally:
         page.close()
+
+
+def test_an_earlier_turns_whole_article_is_fetched_when_opened(page):
+    """Earlier turns do not carry their articles (the page would grow by whole articles
+    each turn); opening one fetches it, quote highlighted."""
+    ask(page, MUSAN_Q)
+    ask(page, "Which factory makes the rock drills used in Kaechon?")
+    first = page.locator("#chat .turn").first
+    lazy = first.locator("details.whole .article-text[data-lazy]")
+    assert lazy.count() >= 1
+    card = first.locator(".src-card:has(details.whole)").first
+    card.locator("details.whole summary").click()
+    whole = card.locator("details.whole .article-text")
+    whole.locator("mark").wait_for(timeout=15_000)
+    assert "20,000" in whole.locator("mark").inner_text()
+    assert len(whole.inner_text()) > 2000
+    assert whole.get_attribute("data-lazy") is None

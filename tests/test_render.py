@@ -142,3 +142,27 @@ def test_card_marks_earlier_report_and_lists_copies():
     html = render_source_card(c, ART, "1")
     assert "earlier report (2026-03-02)" in html and 'class="src-card earlier"' in html
     assert "Also reported by" in html and "Coast Post, 2026-03-03" in html and 'href="https://cp.org/x"' in html
+
+
+def test_only_the_latest_turn_carries_whole_articles():
+    """40 answered turns citing a long article: the page grows by a card per turn, not by
+    the article; earlier turns keep a lazy "Open the whole article" (id and offsets only)."""
+    from dataclasses import replace as dc_replace
+
+    long_text = TEXT + " filler words" * 20_000  # ~260 KB
+    art = dc_replace(ART, text=long_text)
+    answer = Answer("q", "q", f"{QUOTE} [1].", False, (CITE,), ())
+    turns = [Turn("q", answer=answer)] * 40
+    html = render_conversation(turns, {"musan": art})
+    assert len(html) < 2 * len(long_text)  # the article once, not 40 times
+    assert html.count("filler words") == 20_000  # only in the latest turn
+    assert html.count("Open the whole article") == 40
+    assert html.count('data-lazy="1"') == 39
+    lazy = re.search(r'<details class="whole" data-doc="([^"]+)" data-start="(\d+)" data-end="(\d+)">', html)
+    assert lazy.groups() == ("musan", str(CITE.start), str(CITE.end))
+    # what the page fetches for a lazy one is the same highlighted article
+    from assistant.render import render_whole_article
+
+    fetched = render_whole_article(art, CITE.start, CITE.end)
+    assert f'<div class="article-text">{fetched}</div>' in html
+    assert render_whole_article(None, 0, 5) == ""
