@@ -198,7 +198,7 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
             start, end = int(start), int(end)
         except (TypeError, ValueError):
             return ""
-        article = articles.get(doc_id) if isinstance(doc_id, str) else None
+        article = lib.articles.get(doc_id) if isinstance(doc_id, str) else None
         return render_whole_article(article, start, end)
 
     def clear():

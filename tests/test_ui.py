@@ -230,3 +230,15 @@ def test_api_k_zero_or_junk_is_refused_like_the_cli(seed_corpus, tmp_path, hash_
         assert client.predict("How many people work at Musan Mine?", [], None, [], api_name="/ask")["question"]
     finally:
         app.close()
+
+
+def test_whole_article_server_function_returns_the_escaped_article():
+    from assistant.ui import build_app
+
+    app = build_app(FakeAssistant())
+    chat = next(b for b in app.blocks.values() if getattr(b, "server_fns", None))
+    whole = chat.whole_article
+    start = MUSAN.text.index(QUOTE)
+    html = whole(["musan-mine", start, start + len(QUOTE)])
+    assert f"<mark>{QUOTE}</mark>" in html and "&lt;b&gt;more&lt;/b&gt;" in html and "<b>" not in html
+    assert whole(["no-such-article", 0, 3]) == "" and whole("junk") == "" and whole(["musan-mine", "x", 2]) == ""
