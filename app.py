@@ -38,7 +38,7 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     args = _parser(environ).parse_args(argv)
-    from assistant.cli import quiet_libraries
+    from assistant.runtime import quiet_libraries
 
     quiet_libraries()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

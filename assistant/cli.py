@@ -60,14 +60,30 @@ def _parser() -> argparse.ArgumentParser:
     pm.add_argument("--model", default=None, help="model name or path (default: the packaged all-MiniLM-L6-v2)")
 
     ev = sub.add_parser("eval", help="run an evaluation set and report retrieval and answer metrics")
-    from .evaluate import add_eval_arguments
-
-    add_eval_arguments(ev)
+    ev.add_argument("file", metavar="FILE",
+                   help="eval set: JSONL (id, question, answers, gold_doc_ids, history?) or SQuAD v1.1/v2.0 JSON")
+    where = ev.add_mutually_exclusive_group()
+    where.add_argument("--index", metavar="DIR", default=None,
+                       help="index to evaluate (default: the SQuAD file's own articles, else --corpus, else index/)")
+    where.add_argument("--corpus", metavar="PATH", default=None,
+                       help="corpus to index into a cache directory and evaluate (JSONL eval sets)")
+    ev.add_argument("--k", type=int, default=None, help="passages retrieved per question (default: settings)")
+    ev.add_argument("--out", metavar="REPORT.json", default=None, help="write the JSON report here")
+    ev.add_argument("--csv", metavar="ROWS.csv", default=None, help="write one CSV row per question here")
+    ev.add_argument("--fail-under", metavar="METRIC=VALUE", action="append", default=[], dest="fail_under",
+                   help="exit 1 when METRIC is below VALUE (above it for false_abstention_rate and "
+                             "latency_ms_*); repeatable, e.g. --fail-under hit@5=0.9")
+    ev.add_argument("--retriever", choices=RETRIEVERS, default=None, help="retriever (default: hybrid)")
+    ev.add_argument("--model", default=None, help="embedding model used when an index is built for the eval")
+    ev.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", dest="as_of",
+                   help="the date 'now' means for questions without their own \"as_of\" (default: today)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from .errors import AssistantError
+
+    from .runtime import quiet_libraries
 
     args = _parser().parse_args(argv)
     quiet_libraries()
@@ -83,15 +99,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
         return 0
-
-
-def quiet_libraries() -> None:
-    """Keep library chatter (model-loading bars, tokenizer warnings) off the terminal.
-    Runs at the edge only, never at import time."""
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
 def _index(args) -> int:
@@ -185,9 +192,13 @@ def _prepare_model(args) -> int:
 
 
 def _eval(args) -> int:
-    from .evaluate import eval_command
+    from .evaluate import evaluate_file
+    from .settings import settings_from_env
 
-    return eval_command(args, cache_root=os.environ.get("ASSISTANT_CACHE_DIR") or ".cache")
+    settings = settings_from_env(model=args.model, k=args.k, retriever=args.retriever)
+    return evaluate_file(args.file, index=args.index, corpus=args.corpus, k=args.k, retriever=args.retriever,
+                         as_of=args.as_of, fail_under=args.fail_under, out_json=args.out, out_csv=args.csv,
+                         settings=settings, cache_root=os.environ.get("ASSISTANT_CACHE_DIR") or ".cache")
 
 
 if __name__ == "__main__":  # pragma: no cover

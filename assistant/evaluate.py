@@ -7,7 +7,6 @@ is given). See eval/README.md.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import json
@@ -21,7 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 from . import metrics
 from .errors import AssistantError, EvalFileError
 from .evalsets import EvalQuestion, EvalSet, check_gold_docs, file_sha256, load_eval_file
-from .settings import RETRIEVERS, Settings
+from .settings import Settings
 
 BATCH_SIZE = 64
 LATENCY_SAMPLE = 200  # questions timed one by one (all of them in smaller sets)
@@ -332,28 +331,6 @@ def check_floors(summary: Mapping[str, Any], floors: Mapping[str, float]) -> lis
 
 # ---------------------------------------------------------------- command
 
-def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The ``assistant eval`` arguments (the CLI calls this on its subparser)."""
-    parser.add_argument("file", metavar="FILE",
-                        help="eval set: JSONL (id, question, answers, gold_doc_ids, history?) or SQuAD v1.1/v2.0 JSON")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--index", metavar="DIR", default=None,
-                       help="index to evaluate (default: the SQuAD file's own articles, else --corpus, else index/)")
-    where.add_argument("--corpus", metavar="PATH", default=None,
-                       help="corpus to index into a cache directory and evaluate (JSONL eval sets)")
-    parser.add_argument("--k", type=int, default=None, help="passages retrieved per question (default: settings)")
-    parser.add_argument("--out", metavar="REPORT.json", default=None, help="write the JSON report here")
-    parser.add_argument("--csv", metavar="ROWS.csv", default=None, help="write one CSV row per question here")
-    parser.add_argument("--fail-under", metavar="METRIC=VALUE", action="append", default=[], dest="fail_under",
-                        help="exit 1 when METRIC is below VALUE (above it for false_abstention_rate and "
-                             "latency_ms_*); repeatable, e.g. --fail-under hit@5=0.9")
-    parser.add_argument("--retriever", choices=RETRIEVERS, default=None, help="retriever (default: hybrid)")
-    parser.add_argument("--model", default=None, help="embedding model used when an index is built for the eval")
-    parser.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", dest="as_of",
-                        help="the date 'now' means for questions without their own \"as_of\" (default: today)")
-    return parser
-
-
 def cache_index_dir(cache_root: str | Path, content_sha256: str, settings: Settings, model_name: str) -> Path:
     """``<cache_root>/eval-index/<content hash>-<model slug>-<index settings hash>``."""
     from .build import chunk_settings
@@ -376,40 +353,48 @@ def path_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def eval_command(
-    args: argparse.Namespace,
+def evaluate_file(
+    file: str | Path,
+    *,
+    index: str | Path | None = None,
+    corpus: str | Path | None = None,
+    k: int | None = None,
+    retriever: str | None = None,
+    as_of: str | None = None,
+    fail_under: Sequence[str] = (),
+    out_json: str | Path | None = None,
+    out_csv: str | Path | None = None,
     settings: Settings | None = None,
     encoder=None,
     cache_root: str | Path | None = None,
     progress: bool = True,
     out=None,
 ) -> int:
-    """``assistant eval``: 0 when done (and every floor met), 1 when a floor is missed.
-    Usage and file problems raise AssistantError (the CLI prints them)."""
-    from .settings import settings_from_env
-
+    """Evaluate the eval set in ``file`` against ``index`` (or an index built in
+    ``cache_root`` from ``corpus``, or from the SQuAD file's own articles), print the
+    summary to ``out`` and write the reports asked for. Returns 0 when done (and every
+    floor of ``fail_under`` is met), 1 when a floor is missed. Usage and file problems
+    raise AssistantError (the CLI prints them)."""
     out = out or sys.stdout
-    floors = parse_fail_under(getattr(args, "fail_under", None))
-    if settings is None:
-        settings = settings_from_env(model=getattr(args, "model", None), k=args.k, retriever=args.retriever)
-    eval_set = load_eval_file(args.file)
+    floors = parse_fail_under(fail_under)
+    settings = settings or Settings()
+    eval_set = load_eval_file(file)
     cache_root = Path(cache_root) if cache_root is not None else Path(".cache")
 
-    index_dir, build_from = _choose_index(args, eval_set, settings, encoder, cache_root)
+    index_dir, build_from = _choose_index(index, corpus, eval_set, settings, encoder, cache_root)
     assistant = _open(index_dir, build_from, settings, encoder, progress)
-    as_of = getattr(args, "as_of", None)
     if as_of:
         from .timeparse import parse_as_of
 
         as_of = parse_as_of(as_of).isoformat()
-    report = run_eval(eval_set.questions, assistant, k=args.k, retriever=args.retriever, progress=progress, as_of=as_of)
+    report = run_eval(eval_set.questions, assistant, k=k, retriever=retriever, progress=progress, as_of=as_of)
     report = EvalReport(summary=report.summary,
-                        config=make_config(assistant, eval_set, args.k, args.retriever, index_dir),
+                        config=make_config(assistant, eval_set, k, retriever, index_dir),
                         questions=report.questions)
-    if getattr(args, "out", None):
-        write_json(report, args.out)
-    if getattr(args, "csv", None):
-        write_csv(report.questions, args.csv)
+    if out_json:
+        write_json(report, out_json)
+    if out_csv:
+        write_csv(report.questions, out_csv)
 
     errors = sum(1 for r in report.questions if r["error"])
     print(f"{eval_set.path.name}: {len(report.questions)} questions"
@@ -431,13 +416,13 @@ def eval_command(
     return 1 if failures else 0
 
 
-def _choose_index(args, eval_set: EvalSet, settings: Settings, encoder, cache_root: Path):
+def _choose_index(index, corpus, eval_set: EvalSet, settings: Settings, encoder, cache_root: Path):
     """(index dir, corpus to build it from or None)."""
-    if getattr(args, "index", None):
-        return Path(args.index), None
+    if index:
+        return Path(index), None
     model_name = encoder.name if encoder is not None else settings.model
-    if getattr(args, "corpus", None):
-        corpus = Path(args.corpus)
+    if corpus:
+        corpus = Path(corpus)
         if not corpus.exists():
             raise AssistantError(f"Corpus {corpus} does not exist: pass --corpus with a folder of articles, a .jsonl or a SQuAD .json file.")
         return cache_index_dir(cache_root, path_sha256(corpus), settings, model_name), corpus

@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     p.add_argument("--questions", type=int, default=300)
     p.add_argument("--out", default=str(ROOT / "artifacts" / "bench.json"))
     args = p.parse_args(argv)
-    from assistant.cli import quiet_libraries
+    from assistant.runtime import quiet_libraries
 
     quiet_libraries()
 

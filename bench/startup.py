@@ -138,7 +138,7 @@ def main(argv=None) -> int:
     p.add_argument("--skip-25k", action="store_true", help="leave out the ~25,000-chunk index (it takes long to build once)")
     p.add_argument("--only-25k", action="store_true", help="only the torch import and the ~25,000-chunk index figures")
     args = p.parse_args(argv)
-    from assistant.cli import quiet_libraries
+    from assistant.runtime import quiet_libraries
     from assistant.embed import onnx_ready
     from assistant.evalsets import load_eval_file
 

@@ -1,7 +1,6 @@
 """Eval files, the runner, floors and the ``eval`` command (hash encoder, no model)."""
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -13,9 +12,8 @@ from assistant import evalsets, evaluate
 from assistant.errors import AssistantError, EvalFileError, QuestionError
 from assistant.evalsets import EvalQuestion, load_eval_file, parse_jsonl
 from assistant.evaluate import (
-    add_eval_arguments,
     check_floors,
-    eval_command,
+    evaluate_file,
     format_table,
     parse_fail_under,
     run_eval,
@@ -27,10 +25,6 @@ from assistant.types import Answer, Article, Chunk, Citation, Hit
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "eval"
 SEED = ROOT / "eval" / "seed_questions.jsonl"
-
-
-def parse_args(*argv: str) -> argparse.Namespace:
-    return add_eval_arguments(argparse.ArgumentParser()).parse_args(list(argv))
 
 
 # ---------------------------------------------------------------- eval files
@@ -241,16 +235,21 @@ def test_write_csv(tmp_path):
 
 def test_eval_command_jsonl_with_corpus(tmp_path, seed_corpus, hash_encoder):
     out, rows = tmp_path / "report.json", tmp_path / "rows.csv"
-    args = parse_args(str(SEED), "--corpus", str(seed_corpus), "--out", str(out), "--csv", str(rows), "--k", "5")
     buf = io.StringIO()
-    code = eval_command(args, encoder=hash_encoder, cache_root=tmp_path / "cache", progress=False, out=buf)
+    code = evaluate_file(SEED, corpus=seed_corpus, out_json=out, out_csv=rows, k=5,
+                         encoder=hash_encoder, cache_root=tmp_path / "cache", progress=False, out=buf)
     assert code == 0, buf.getvalue()
     report = json.loads(out.read_text())
     assert list(report["summary"]) == list(SUMMARY_KEYS)
     n = sum(1 for line in SEED.read_text().splitlines() if line.strip())
     assert report["summary"]["n"] == n == len(report["questions"])
     assert report["summary"]["quote_exactness"] == 1.0
-    assert report["summary"]["hit@5"] == 1.0  # two documents: the gold one is always in the top 5
+    # (hit@5 cannot fail on a two-document corpus.) The gold article ranks first for most
+    # questions (0.94 measured with the hash encoder), and hit@1 is what the rows say
+    answerable = [r for r in report["questions"] if r["gold_doc_ids"]]
+    first_is_gold = [bool(r["retrieved_doc_ids"]) and r["retrieved_doc_ids"][0] in r["gold_doc_ids"] for r in answerable]
+    assert report["summary"]["hit@1"] >= 0.9
+    assert report["summary"]["hit@1"] == pytest.approx(sum(first_is_gold) / len(answerable), abs=1e-4)
     cfg = report["config"]
     assert cfg["model"] == "hash-encoder" and cfg["k"] == 5 and cfg["retriever"] == "hybrid"
     assert cfg["index_content_hash"] and len(cfg["eval_file_sha256"]) == 64
@@ -265,10 +264,9 @@ def test_eval_command_jsonl_with_corpus(tmp_path, seed_corpus, hash_encoder):
 
 
 def test_eval_command_fail_under(tmp_path, seed_corpus, hash_encoder):
-    args = parse_args(str(DATA / "good.jsonl"), "--corpus", str(seed_corpus),
-                      "--fail-under", "latency_ms_p95=0", "--fail-under", "hit@5=0.5")
     buf = io.StringIO()
-    code = eval_command(args, encoder=hash_encoder, cache_root=tmp_path, progress=False, out=buf)
+    code = evaluate_file(DATA / "good.jsonl", corpus=seed_corpus, fail_under=["latency_ms_p95=0", "hit@5=0.5"],
+                         encoder=hash_encoder, cache_root=tmp_path, progress=False, out=buf)
     assert code == 1
     fails = [line for line in buf.getvalue().splitlines() if line.startswith("FAIL")]
     assert len(fails) == 1 and fails[0].startswith("FAIL: latency_ms_p95 is ") and "above the ceiling 0" in fails[0]
@@ -276,8 +274,8 @@ def test_eval_command_fail_under(tmp_path, seed_corpus, hash_encoder):
 
 def test_eval_command_squad_builds_a_cached_index_and_reuses_it(tmp_path, hash_encoder, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    args = parse_args(str(DATA / "tiny_squad_v2.json"), "--out", "r.json")
-    assert eval_command(args, encoder=hash_encoder, progress=False, out=io.StringIO()) == 0
+    args = dict(out_json="r.json", encoder=hash_encoder, progress=False)
+    assert evaluate_file(DATA / "tiny_squad_v2.json", **args, out=io.StringIO()) == 0
     dirs = list((tmp_path / ".cache" / "eval-index").iterdir())
     assert len(dirs) == 1 and dirs[0].name.startswith(evalsets.file_sha256(DATA / "tiny_squad_v2.json")[:16])
     assert "hash-encoder" in dirs[0].name
@@ -287,7 +285,7 @@ def test_eval_command_squad_builds_a_cached_index_and_reuses_it(tmp_path, hash_e
     assert report["config"]["eval_format"] == "squad"
 
     manifest = (dirs[0] / "manifest.json").read_text()
-    assert eval_command(args, encoder=hash_encoder, progress=False, out=io.StringIO()) == 0
+    assert evaluate_file(DATA / "tiny_squad_v2.json", **args, out=io.StringIO()) == 0
     # second run: the cached index is reused as it is (same generation, nothing rebuilt)
     assert (dirs[0] / "manifest.json").read_text() == manifest
     assert list((tmp_path / ".cache" / "eval-index").iterdir()) == dirs
@@ -298,8 +296,8 @@ def test_eval_command_with_index_and_cli(tmp_path, seed_corpus, hash_encoder):
 
     index = tmp_path / "idx"
     build_index(seed_corpus, index, Settings(), encoder=hash_encoder, progress=False)
-    args = parse_args(str(DATA / "good.jsonl"), "--index", str(index), "--fail-under", "hit@5=1")
-    assert eval_command(args, encoder=hash_encoder, progress=False, out=io.StringIO()) == 0
+    assert evaluate_file(DATA / "good.jsonl", index=index, fail_under=["hit@5=1"], encoder=hash_encoder,
+                         progress=False, out=io.StringIO()) == 0
 
     # through the CLI, BM25 only (no model is loaded)
     from assistant.cli import main
@@ -312,12 +310,12 @@ def test_eval_command_with_index_and_cli(tmp_path, seed_corpus, hash_encoder):
 
 def test_eval_command_errors(tmp_path, hash_encoder):
     with pytest.raises(EvalFileError, match="line 3"):
-        eval_command(parse_args(str(DATA / "bad_json.jsonl")), encoder=hash_encoder, progress=False)
+        evaluate_file(DATA / "bad_json.jsonl", encoder=hash_encoder, progress=False)
     with pytest.raises(AssistantError, match="METRIC one of"):
-        eval_command(parse_args(str(DATA / "good.jsonl"), "--fail-under", "recall=1"), encoder=hash_encoder)
+        evaluate_file(DATA / "good.jsonl", fail_under=["recall=1"], encoder=hash_encoder)
     with pytest.raises(AssistantError, match="does not exist"):
-        eval_command(parse_args(str(DATA / "good.jsonl"), "--corpus", str(tmp_path / "none")),
-                     encoder=hash_encoder, cache_root=tmp_path, progress=False)
+        evaluate_file(DATA / "good.jsonl", corpus=tmp_path / "none", encoder=hash_encoder, cache_root=tmp_path,
+                      progress=False)
 
 
 def test_latency_sample_is_evenly_spaced():
