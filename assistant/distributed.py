@@ -76,6 +76,8 @@ def connect(address: str, log: Callable[[str], None] | None = None):
         import ray
     except ImportError as e:
         raise AssistantError("--ray needs the scale extra: run `pip install -e '.[scale]'`.") from e
+    if address != "auto":
+        _reachable(address)
     for name in ("ray", "ray.data"):
         logging.getLogger(name).setLevel(logging.WARNING)
     if ray.is_initialized():
@@ -96,6 +98,24 @@ def connect(address: str, log: Callable[[str], None] | None = None):
             "start one with `ray start --head`, pass its address (host:6379 or ray://host:10001), or use --ray auto."
         ) from e
     return ray
+
+
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on an address nothing listens on (Ray itself retries for minutes)."""
+    import socket
+
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise AssistantError(f"--ray takes auto or a cluster address host:port (e.g. head-node:6379 or "
+                             f"ray://head-node:10001), not {address!r}.")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise AssistantError(
+            f"No Ray cluster answers at {address} ({e.strerror or type(e).__name__}): start one with "
+            "`ray start --head` on that node, check the address, or use --ray auto for a local cluster."
+        ) from e
 
 
 def ray_embedder(address: str = "auto", workers: int | None = None, articles_per_batch: int = ARTICLES_PER_BATCH,

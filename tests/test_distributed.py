@@ -166,3 +166,17 @@ def test_failed_ray_build_leaves_the_previous_index(cluster, seed_corpus, tmp_pa
     assert {c.doc_id for c in stored.chunks} == {"kaechon-rock-drills", "musan-mine"}
     assert not list(ix.glob(".building-*"))
     json.loads(before)  # still a valid manifest
+
+
+def test_cli_ray_errors_are_one_line(cluster, seed_corpus, tmp_path, capsys):
+    from assistant.cli import main
+
+    ix = str(tmp_path / "ix")
+    assert main(["index", "--corpus", str(seed_corpus), "--index", ix, "--ray", "127.0.0.1:1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No Ray cluster answers at 127.0.0.1:1" in err and "--ray auto" in err
+    assert main(["index", "--corpus", str(seed_corpus), "--index", ix, "--ray", "nonsense", "--quiet"]) == 2
+    assert "host:port" in capsys.readouterr().err
+    assert main(["index", "--corpus", str(seed_corpus), "--index", ix, "--ray", "auto", "--ray-workers", "0"]) == 2
+    assert "--ray-workers must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "ix" / "manifest.json").exists()
