@@ -98,8 +98,8 @@ class ArticleStore(Mapping[str, Article]):
         return doc_id in self._rows
 
 
-class ChunkTable(Sequence[Chunk]):
-    """Chunk rows ``(doc index, start, end)``; a ``Chunk`` (with its text) is made on access."""
+class _RowTable(Sequence):
+    """Rows ``(doc index, start, end)`` (int64, possibly memory-mapped); an item is made on access."""
 
     def __init__(self, rows: np.ndarray, articles: ArticleStore):
         self.rows = rows
@@ -112,8 +112,17 @@ class ChunkTable(Sequence[Chunk]):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         d, a, b = (int(x) for x in self.rows[i])
-        doc_id = self.articles.doc_ids[d]
-        return Chunk(doc_id, a, b, self.articles[doc_id].text[a:b])
+        return self._item(self.articles.doc_ids[d], a, b)
+
+    def _item(self, doc_id: str, start: int, end: int):
+        raise NotImplementedError
+
+
+class ChunkTable(_RowTable):
+    """The chunk of each vector row, with its text read from its article."""
+
+    def _item(self, doc_id: str, start: int, end: int) -> Chunk:
+        return Chunk(doc_id, start, end, self.articles[doc_id].text[start:end])
 
     def doc_ids(self) -> list[str]:
         """The distinct articles that have chunks."""
@@ -128,22 +137,13 @@ class ChunkTable(Sequence[Chunk]):
         return np.flatnonzero(np.isin(self.rows[:, 0], idx)).astype(np.int64)
 
 
-class SentenceTable(Sequence[tuple[str, int, int]]):
+class SentenceTable(_RowTable):
     """``(doc_id, start, end)`` of each sentence vector row, with a lookup by key."""
 
-    def __init__(self, rows: np.ndarray, articles: ArticleStore):
-        self.rows = rows
-        self.articles = articles
-        self._sorted = None
+    _sorted = None
 
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        d, a, b = (int(x) for x in self.rows[i])
-        return (self.articles.doc_ids[d], a, b)
+    def _item(self, doc_id: str, start: int, end: int) -> tuple[str, int, int]:
+        return (doc_id, start, end)
 
     def row(self, doc_id: str, start: int, end: int) -> int | None:
         """The vector row of sentence ``(doc_id, start, end)``, or None."""
