@@ -129,7 +129,8 @@ class Assistant:
             if not searched:
                 answer = abstain(question, query, ())
             elif scope.digest:
-                answer = recency.annotate(recency.digest(question, query, searched, self.articles),
+                # nothing to search for: the query shown is the question without its time words
+                answer = recency.annotate(recency.digest(question, scope.question, searched, self.articles),
                                           self.articles, self.copies, latest=True)
             else:
                 restrict = None if len(searched) == total else searched

@@ -52,6 +52,9 @@ def test_last_week_searches_only_that_week(news):
     assert a.searched_articles == 2 and a.total_articles == 4  # the copy is collapsed, not counted
     assert a.citations and all("2026-03-02" <= c.date <= "2026-03-08" for c in a.citations)
     assert {c.doc_id for c in a.citations} == {"marathon", "harbour-bridge-cost"}
+    # after another question, the digest's query is not rewritten with that question's words
+    c = news.ask("What happened last week?", history=["What is the latest cost estimate?"], as_of=AS_OF)
+    assert c.query == "What happened?"
     # a topical question in the same week only finds that week's articles
     b = news.ask("What did the council say about the bridge cost last week?", as_of=AS_OF)
     assert b.citations and {c.doc_id for c in b.citations} == {"harbour-bridge-cost"}
