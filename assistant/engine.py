@@ -134,7 +134,7 @@ class Assistant:
                                           self.articles, self.copies, latest=True)
             else:
                 restrict = None if len(searched) == total else searched
-                hits = self.retriever.search(query, qvec, k, mode, self.settings.candidates, restrict)
+                hits = self.retriever.search(query, qvec, max(k, self.settings.depth), mode, self.settings.candidates, restrict)
                 top_dense = _top_dense(hits, qvec, self.retriever, restrict)
                 answer = compose(scope.question, query, hits[:k], self.articles, self.lexical.idf, self.policy,
                                  top_dense, related=hits, similarity=self._similarity(qvec))
@@ -213,5 +213,5 @@ def _top_dense(hits, qvec, retriever: Retriever, doc_ids) -> float | None:
     scores = [h.dense_score for h in hits if h.dense_score is not None]
     if scores:
         return max(scores)
-    best = retriever.dense(qvec, 1, retriever.rows_for(doc_ids))
+    best = retriever.dense.search("", qvec, 1, retriever.rows_for(doc_ids))
     return best[0][1] if best else None

@@ -41,6 +41,9 @@ class Settings:
     # retrieval
     k: int = 5  # passages returned to the answer stage
     candidates: int = 50  # per retriever, before fusion
+    # hits kept per question (at least k): the answer stage reads the first k, the rest are
+    # related passages and the ranks document-level metrics (hit@5, rr@10) are scored on
+    depth: int = 10
     retriever: str = "hybrid"  # "hybrid", "dense" or "bm25"
     rrf_k: int = 60
     max_chunks_per_doc: int = 2  # diversification across articles
@@ -74,7 +77,7 @@ BACKENDS = ("auto", "onnx", "torch")
 # (lowest, highest) allowed for numeric settings; every number must also be finite
 RANGES = {
     "batch_size": (1, 4096), "chunk_tokens": (16, 2048), "overlap_tokens": (0, 1024), "hnsw_m": (2, 512),
-    "k": (1, 50), "candidates": (1, 10_000), "rrf_k": (0, 100_000), "max_chunks_per_doc": (1, 1000),
+    "k": (1, 50), "candidates": (1, 10_000), "depth": (1, 1000), "rrf_k": (0, 100_000), "max_chunks_per_doc": (1, 1000),
     "max_question_chars": (1, 1_000_000), "max_history_turns": (0, 1000), "concurrency": (1, 64),
     "max_article_chars": (1, 10**12),
 }
