@@ -95,7 +95,8 @@ def index_rate(corpus: Path, backend: str, env: dict) -> dict:
 def ensure_25k(cache: Path, env: dict, steps: int = 5) -> tuple[Path, list[dict]]:
     """The synthetic ~25,000-chunk index, built once (grown in ``steps`` incremental builds,
     each a fresh `assistant index` whose time and peak RSS are kept)."""
-    from bench.synth import write_corpus
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from synth import write_corpus
 
     d = cache / "synth-25k"
     full, corpus, index, log = d / "corpus-full.jsonl", d / "corpus.jsonl", d / "index", d / "steps.json"
