@@ -12,9 +12,13 @@ from typing import Callable, Iterator, TextIO
 HELP = "Ask a question about the articles. Follow-ups use the conversation; /clear starts over, /quit leaves."
 
 
-def format_answer(answer) -> str:
+def format_answer(answer, terminal: bool | None = None) -> str:
     """An answer with its quoted sources (or related passages when it abstains), as printed
-    by ``assistant ask`` and ``assistant chat``."""
+    by ``assistant ask`` and ``assistant chat``. The part of a quote that answers is shown
+    in bold on a terminal, else on an ``answer:`` line under the quote."""
+    import sys
+
+    terminal = sys.stdout.isatty() if terminal is None else terminal
     from .recency import describe_scope
 
     lines = [answer.text]
@@ -27,7 +31,9 @@ def format_answer(answer) -> str:
         lines.append("")
         for c in answer.citations:
             lines.append(f"[{c.n}] {citation_line(c)} ({c.doc_id}, characters {c.start}-{c.end})")
-            lines.append(f"    “{c.quote}”")
+            lines.append(f"    “{emphasise(c.quote, c.answer_span, c.start, terminal)}”")
+            if c.answer_span is not None and not terminal:
+                lines.append(f"    answer: {c.quote[c.answer_span[0] - c.start:c.answer_span[1] - c.start]}")
             if c.url:
                 lines.append(f"    {c.url}")
             if c.also_reported_by:
@@ -38,6 +44,14 @@ def format_answer(answer) -> str:
             snippet = " ".join(h.chunk.text.split())
             lines.append(f"- {h.title}: {snippet[:160]}…")
     return "\n".join(lines)
+
+
+def emphasise(quote: str, span, start: int, terminal: bool) -> str:
+    """The quote with its answering part in bold and underlined (terminals only)."""
+    if span is None or not terminal:
+        return quote
+    a, b = span[0] - start, span[1] - start
+    return f"{quote[:a]}\033[1;4m{quote[a:b]}\033[0m{quote[b:]}"
 
 
 def citation_line(c) -> str:

@@ -3,28 +3,46 @@ The CLI, the web UI and the evaluation runner all go through ``Assistant.ask``."
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Collection, Sequence
 
 import numpy as np
 
 from .aboutarticle import answer_about_article, asks_about_article, topic_of
-from .answer import AnswerPolicy, abstain, compose, score_sentences
+from .answer import AnswerPolicy, abstain, compose, rank
 from . import embed
 from .embed import Encoder
 from .errors import AssistantError, IndexMismatchError, QuestionError
-from .retrieve import Retriever
+from .features import candidates, featurize
+from .lexical import terms
+from .retrieve import Retriever, diversify
 from . import recency
-from .rewrite import rewrite_query
+from .rewrite import Subject, names_in, resolve
 from .settings import Settings
 from .store import StoredIndex, load_index
 from .timeparse import explicit_range, parse_as_of
-from .types import Answer, Article
+from .types import Answer, Article, Hit
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """What retrieval found for one question: the passages the answer stage reads."""
+
+    question: str
+    query: str
+    hits: tuple[Hit, ...]
+    k: int
+    qvec: np.ndarray | None
+    top_dense: float | None
+    passages: tuple[Hit, ...] = ()  # the best k passages whatever their article: what the answer reads
 
 
 class Assistant:
-    def __init__(self, stored: StoredIndex, encoder: Encoder | None, settings: Settings = Settings()):
+    def __init__(self, stored: StoredIndex, encoder: Encoder | None, settings: Settings = Settings(), scorer=None):
+        from .scorer import load_scorer
+
+        self.scorer = scorer if scorer is not None else load_scorer(settings.scorer or None)
         self.stored = stored
         self.encoder = encoder
         self.settings = settings
@@ -34,9 +52,11 @@ class Assistant:
         # representative doc_id -> the near-duplicate copies collapsed into it at index time
         self.copies: dict[str, list[str]] = dict(stored.manifest.get("duplicates") or {})
         self.copy_ids = {d for ds in self.copies.values() for d in ds if d in stored.articles}
+        self._article_terms: dict[str, set[str]] = {}
 
     @classmethod
-    def open(cls, index_dir: str | Path, settings: Settings | None = None, encoder: Encoder | None = None) -> "Assistant":
+    def open(cls, index_dir: str | Path, settings: Settings | None = None, encoder: Encoder | None = None,
+             scorer=None) -> "Assistant":
         """Load the index and the model it was built with (unless ``encoder`` is given)."""
         settings = settings or Settings()
         stored = load_index(index_dir)
@@ -48,7 +68,7 @@ class Assistant:
                 f"The index in {index_dir} was built with model {model!r}, not {encoder.name!r}: "
                 f"rebuild it with `assistant index --index {index_dir} --model {encoder.name}`."
             )
-        return cls(stored, encoder, settings)
+        return cls(stored, encoder, settings, scorer)
 
     @property
     def articles(self) -> dict[str, Article]:
@@ -110,7 +130,8 @@ class Assistant:
                 scope = recency.scope_question(q, day, explicit, base, self.articles)
                 field = asks_about_article(scope.question)
                 searched_q = topic_of(scope.question) if field else scope.question
-                prepared.append((q, rewrite_query(searched_q, hist), scope, field))
+                query, subject = self.follow_up(searched_q, hist)
+                prepared.append((q, query, scope, subject, field))
             except AssistantError as e:
                 if raise_errors:
                     raise
@@ -123,7 +144,7 @@ class Assistant:
             if isinstance(p, AssistantError):
                 out.append(p)
                 continue
-            question, query, scope, field = p
+            question, query, scope, subject, field = p
             qvec = next(vecs)
             searched = scope.doc_ids
             if not searched:
@@ -134,19 +155,89 @@ class Assistant:
                                           self.articles, self.copies, latest=True)
             else:
                 restrict = None if len(searched) == total else searched
-                hits = self.retriever.search(query, qvec, max(k, self.settings.depth), mode, self.settings.candidates, restrict)
-                top_dense = _top_dense(hits, qvec, self.retriever, restrict)
-                answer = compose(scope.question, query, hits[:k], self.articles, self.lexical.idf, self.policy,
-                                 top_dense, related=hits, similarity=self._similarity(qvec))
+                found = self.retrieve(scope.question, query, qvec, k, mode, restrict, prefer=subject.doc_ids)
+                answer = self.answer(found)
                 if field:  # "Who wrote the ferry story?": from the article's metadata
-                    answer = answer_about_article(field, answer, hits[:k], self.articles)
-                answer = recency.annotate(
-                    answer, self.articles, self.copies, latest=bool(scope.range and scope.range.latest),
-                    newer=lambda: score_sentences(scope.question, query, hits[:k], self.articles, self.lexical.idf))
+                    answer = answer_about_article(field, answer, found.passages[:k], self.articles)
+                answer = recency.annotate(answer, self.articles, self.copies,
+                                          latest=bool(scope.range and scope.range.latest),
+                                          newer=lambda: self.rank(found))
             answer = replace(answer, question=question, as_of=day.isoformat(), time_range=scope.range,
                              searched_articles=len(searched), total_articles=total)
             out.append(recency.explain_scope(answer))
         return out
+
+    def retrieve(self, question: str, query: str, qvec: np.ndarray | None, k: int, mode: str,
+                 doc_ids: Collection[str] | None = None, prefer: Sequence[str] = ()) -> Retrieved:
+        """The passages for one (already rewritten) query. ``hits`` are diversified (at most
+        ``max_chunks_per_doc`` per article first: shown as related, scored as retrieval);
+        ``passages`` are the best ``k`` whatever their article, plus the best passage of
+        the next articles (a question may span two): what the answer stage reads. Hits
+        from the ``prefer`` articles (the conversation's subject) go first."""
+        depth = max(k, self.settings.depth)
+        ranked = self.retriever.search(query, qvec, depth, mode, self.settings.candidates, doc_ids, diversified=False)
+        if prefer:
+            ranked = [h for h in ranked if h.chunk.doc_id in prefer] + [h for h in ranked if h.chunk.doc_id not in prefer]
+        rows = diversify(range(len(ranked)), [h.chunk.doc_id for h in ranked], depth, self.settings.max_chunks_per_doc)
+        hits = tuple(replace(ranked[i], rank=r) for r, i in enumerate(rows, 1))
+        top = {(h.chunk.doc_id, h.chunk.start) for h in ranked[:k]}
+        best = list(ranked[:k]) + [h for h in hits[:3] if (h.chunk.doc_id, h.chunk.start) not in top]
+        passages = tuple(replace(h, rank=r) for r, h in enumerate(best, 1))
+        return Retrieved(question, query, hits, k, qvec, _top_dense(hits, qvec, self.retriever, doc_ids), passages)
+
+    def answer(self, found: Retrieved) -> Answer:
+        """The answer stage over retrieved passages."""
+        return compose(found.question, found.query, found.passages, self.articles, self.lexical.idf, self.scorer,
+                       self.policy, found.top_dense, related=found.hits, similarity=self._similarity(found.qvec),
+                       article_terms=self.article_terms)
+
+    def rank(self, found: Retrieved):
+        """The candidate sentences of the passages, best first (the answer stage's ranking)."""
+        return rank(found.question, found.query, found.passages, self.articles, self.lexical.idf, self.scorer,
+                    self.policy, found.top_dense, self._similarity(found.qvec), self.article_terms)[0]
+
+    def follow_up(self, question: str, history: Sequence[str]) -> tuple[str, Subject]:
+        """The query to search and the conversation's subject (see ``rewrite.resolve``).
+        A question naming something its subject's articles never mention changes the subject."""
+        query, subject = resolve(question, history, self._locate)
+        own = [n for n in names_in(question) if n not in subject.words]
+        if subject.doc_ids and own and not any(set(terms(n)) <= self.article_terms(d) for n in own for d in subject.doc_ids):
+            return question, Subject()
+        return query, subject
+
+    def _locate(self, query: str) -> tuple[tuple[str, ...], str]:
+        """The article a query finds first (lexically) and its title and lead."""
+        rows = self.retriever.retrievers["bm25"].search(query, None, 5)
+        if not rows:
+            return (), ""
+        doc = self.stored.chunks.doc_id(rows[0][0])
+        article = self.articles[doc]
+        return (doc,), f"{article.title}\n{article.text[:400]}"
+
+    def features_batch(self, items: Sequence[tuple[str, Sequence[str]]], k: int | None = None):
+        """(Retrieved, candidates, feature rows) per question: what the answer stage sees.
+        Used to train and inspect the answer scorer."""
+        k = k or self.settings.k
+        mode = self.settings.retriever
+        questions = [self.check_question(q) for q, _ in items]
+        resolved = [self.follow_up(q, bound_history(hist, self.settings)) for q, (_, hist) in zip(questions, items)]
+        out = []
+        for q, (query, subject), qvec in zip(questions, resolved, self._embed_queries([r[0] for r in resolved], mode)):
+            found = self.retrieve(q, query, qvec, k, mode, prefer=subject.doc_ids)
+            cands = candidates(found.passages, self.articles)
+            X = featurize(q, query, cands, self.articles, self.lexical.idf, self._similarity(qvec), found.top_dense,
+                          self.article_terms)
+            out.append((found, cands, X))
+        return out
+
+    def article_terms(self, doc_id: str) -> set[str]:
+        """The stemmed content terms of an article (cached)."""
+        got = self._article_terms.get(doc_id)
+        if got is None:
+            if len(self._article_terms) > 4096:
+                self._article_terms.clear()
+            got = self._article_terms[doc_id] = set(terms(self.articles[doc_id].text))
+        return got
 
     def _similarity(self, qvec: np.ndarray | None):
         """cosine(query, stored sentence vector), or None where there is no vector."""

@@ -185,11 +185,28 @@ def make_config(assistant, eval_set: EvalSet, k: int | None, retriever: str | No
         "index_dir": None if index_dir is None else str(index_dir),
         "index_content_hash": manifest.get("content_hash"),
         "index_format_version": manifest.get("format_version"),
+        "scorer": _scorer_info(assistant),
         "settings": asdict(settings),
         "packages": package_versions(),
         "latency": (f"{min(len(eval_set.questions), LATENCY_SAMPLE)} of {len(eval_set.questions)} questions "
                     "asked alone and timed (milliseconds, wall clock)"),
     }
+
+
+def _scorer_info(assistant) -> dict[str, Any] | None:
+    scorer = getattr(assistant, "scorer", None)
+    return scorer.describe() if hasattr(scorer, "describe") else None
+
+
+def training_overlap(assistant, eval_set: EvalSet) -> str | None:
+    """A warning when the eval file was part of the answer scorer's training data."""
+    info = _scorer_info(assistant) or {}
+    for d in info.get("trained_on", []):
+        if isinstance(d, dict) and d.get("sha256") == eval_set.sha256:
+            return (f"{eval_set.path.name} was used to train the answer scorer ({info.get('name')}): its answer and "
+                    "abstention figures are not a held-out measurement (see models/answer-scorer/README.md for the "
+                    "article-fold figures).")
+    return None
 
 
 # ---------------------------------------------------------------- output
@@ -307,6 +324,7 @@ def parse_fail_under(specs: Sequence[str] | None) -> dict[str, float]:
 _NULL_WHY = {
     "abstention_accuracy": "no unanswerable questions",
     "citation_precision": "no citations",
+    "sentences_per_answer": "no question was answered",
     "quote_exactness": "no citations",
     "latency_ms_p50": "no question was answered",
     "latency_ms_p95": "no question was answered",
@@ -383,6 +401,9 @@ def evaluate_file(
 
     index_dir, build_from = _choose_index(index, corpus, eval_set, settings, encoder, cache_root)
     assistant = _open(index_dir, build_from, settings, encoder, progress)
+    overlap = training_overlap(assistant, eval_set)
+    if overlap:
+        print(f"warning: {overlap}", file=sys.stderr)
     if as_of:
         from .timeparse import parse_as_of
 

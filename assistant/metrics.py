@@ -43,13 +43,14 @@ SUMMARY_KEYS = (
     "quote_exactness",
     "abstention_accuracy",
     "false_abstention_rate",
+    "sentences_per_answer",
     "latency_ms_p50",
     "latency_ms_p95",
 )
 # metrics where a smaller value is better (a --fail-under value is a ceiling for them)
-LOWER_IS_BETTER = frozenset({"false_abstention_rate", "latency_ms_p50", "latency_ms_p95"})
+LOWER_IS_BETTER = frozenset({"false_abstention_rate", "sentences_per_answer", "latency_ms_p50", "latency_ms_p95"})
 # metrics that are shares in [0, 1]
-RATES = frozenset(SUMMARY_KEYS) - {"n", "latency_ms_p50", "latency_ms_p95"}
+RATES = frozenset(SUMMARY_KEYS) - {"n", "sentences_per_answer", "latency_ms_p50", "latency_ms_p95"}
 
 # ---------------------------------------------------------------- SQuAD v1.1 answer metrics
 
@@ -204,6 +205,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     unanswerable = [r for r in rows if not r["answerable"]]
     n_cit = sum(r["n_citations"] for r in rows)
     latencies = [r["latency_ms"] for r in rows if r.get("latency_ms") is not None]
+    answered = [r for r in rows if r["n_citations"] > 0]
 
     def mean(key: str, group) -> float | None:
         return _round(_share(sum(r[key] for r in group), len(group)))
@@ -220,6 +222,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "quote_exactness": _round(_share(sum(r["n_quotes_exact"] for r in rows), n_cit)),
         "abstention_accuracy": _round(_share(sum(1 for r in unanswerable if r["abstained"]), len(unanswerable))),
         "false_abstention_rate": _round(_share(sum(1 for r in answerable if r["abstained"]), len(answerable))),
+        "sentences_per_answer": _round(_share(sum(r["n_citations"] for r in answered), len(answered))),
         "latency_ms_p50": _round(percentile(latencies, 50), 1),
         "latency_ms_p95": _round(percentile(latencies, 95), 1),
     }

@@ -30,11 +30,20 @@ class Turn:
     notice: str = ""
 
 
-def highlight(text: str, start: int, end: int) -> str:
-    """``text`` escaped, with ``text[start:end]`` wrapped in ``<mark>``."""
+def highlight(text: str, start: int, end: int, part: tuple[int, int] | None = None) -> str:
+    """``text`` escaped, with ``text[start:end]`` wrapped in ``<mark>`` and, inside it, the
+    answering ``part`` (offsets into ``text``) in ``<strong class="answer-part">``."""
     start = max(0, min(start, len(text)))
     end = max(start, min(end, len(text)))
-    return f"{escape(text[:start])}<mark>{escape(text[start:end])}</mark>{escape(text[end:])}"
+    return f"{escape(text[:start])}<mark>{_mark_part(text, start, end, part)}</mark>{escape(text[end:])}"
+
+
+def _mark_part(text: str, start: int, end: int, part: tuple[int, int] | None) -> str:
+    if part is None or not start <= part[0] < part[1] <= end:
+        return escape(text[start:end])
+    a, b = part
+    return (f"{escape(text[start:a])}<strong class=\"answer-part\">{escape(text[a:b])}</strong>"
+            f"{escape(text[b:end])}")
 
 
 def paragraphs(text: str, start: int, end: int) -> str:
@@ -89,7 +98,13 @@ def render_marker_text(text: str, citations: Sequence[Citation], turn_id: str) -
             f"[{c.n}]</a>"
         )
 
-    return _MARKER.sub(link, escape(text, quote=False))
+    html = _MARKER.sub(link, escape(text, quote=False))
+    for c in citations:  # the answering part of each quote, in bold
+        if c.answer_span is not None:
+            plain = escape(c.quote, quote=False)
+            a, b = c.answer_span[0] - c.start, c.answer_span[1] - c.start
+            html = html.replace(plain, _mark_part(c.quote, 0, len(c.quote), (a, b)), 1)
+    return html
 
 
 def render_source_card(citation: Citation, article: Article | None, turn_id: str, whole_inline: bool = True) -> str:
@@ -112,8 +127,9 @@ def render_source_card(citation: Citation, article: Article | None, turn_id: str
         # an ellipsis only where the passage was cut inside a paragraph
         lead = "… " if text[:a].rstrip(" \t")[-1:] not in ("", "\n") else ""
         tail = " …" if text[b:].lstrip(" \t")[:1] not in ("", "\n") else ""
+        part = None if c.answer_span is None else (c.answer_span[0] - a, c.answer_span[1] - a)
         body = (
-            f'<div class="passage">{lead}{highlight(text[a:b], c.start - a, c.end - a)}'
+            f'<div class="passage">{lead}{highlight(text[a:b], c.start - a, c.end - a, part)}'
             f"{tail}</div>"
         )
         if whole_inline:

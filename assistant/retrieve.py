@@ -98,16 +98,22 @@ class Retriever:
         mode: str = "hybrid",
         candidates: int = 50,
         doc_ids: Collection[str] | None = None,
+        diversified: bool = True,
     ) -> list[Hit]:
         """The best ``depth`` hits: ``candidates`` rows from each retriever of ``mode``,
-        fused, diversified. (The answer stage reads the first k of them; the rest are
-        related passages and feed the document-level metrics.)"""
+        fused, diversified: at most ``max_per_doc`` per article first (shown as related
+        passages, and what the document-level metrics score). With ``diversified=False``,
+        the best ``3 * depth`` in fused order whatever their article (what the answer stage
+        reads)."""
         rows = self.rows_for(doc_ids)
         rankings = {name: self.retrievers[name].search(query, qvec, candidates, rows) for name in MODES[mode]}
         fused = fuse(list(rankings.values()), self.rrf_k)
         score = dict(fused)
         order = [row for row, _ in fused]
-        order = diversify(order, [self.stored.chunks.doc_id(r) for r in order], depth, self.max_per_doc)
+        if diversified:
+            order = diversify(order, [self.stored.chunks.doc_id(r) for r in order], depth, self.max_per_doc)
+        else:
+            order = order[: 3 * depth]
         dense_of = dict(rankings.get("dense", ()))
         lex_of = dict(rankings.get("bm25", ()))
         hits = []

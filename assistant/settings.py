@@ -47,17 +47,12 @@ class Settings:
     retriever: str = "hybrid"  # "hybrid", "dense" or "bm25"
     rrf_k: int = 60
     max_chunks_per_doc: int = 2  # diversification across articles
-    # answering (values chosen by measurement: bench/tune_answer.py, README "Answers and abstention")
+    # answering: the learned scorer (models/answer-scorer/, `make train`) ranks sentences and
+    # decides whether to abstain; these only shape the answer
     max_answer_sentences: int = 2
-    second_sentence_ratio: float = 0.5  # a second sentence must score half the best one
-    rerank_top: int = 40  # candidate sentences (best lexical first) re-scored by similarity to the query
-    similarity_weight: float = 1.0
-    # abstain when the best passage's cosine similarity to the query is below this ...
-    min_dense_score: float = 0.25
-    # ... or the best sentence holds less than this idf-weighted share of the question's terms
-    min_term_coverage: float = 0.15
-    # ... or no candidate sentence has at least this cosine similarity to the query
-    min_sentence_similarity: float = 0.38
+    second_sentence_ratio: float = 0.5  # a second sentence must be at least half as probable
+    answer_threshold: float | None = None  # abstain below this probability (None: the scorer's own)
+    scorer: str = ""  # scorer folder ("" = the packaged models/answer-scorer/)
     max_question_chars: int = 2000  # also the most characters used of each history turn
     max_history_turns: int = 8  # earlier turns a follow-up may use (the latest ones)
     # indexing: an article longer than this is skipped with a warning (split it, or raise this)
@@ -79,7 +74,7 @@ RANGES = {
     "batch_size": (1, 4096), "chunk_tokens": (16, 2048), "overlap_tokens": (0, 1024), "hnsw_m": (2, 512),
     "k": (1, 50), "candidates": (1, 10_000), "depth": (1, 1000), "rrf_k": (0, 100_000), "max_chunks_per_doc": (1, 1000),
     "max_question_chars": (1, 1_000_000), "max_history_turns": (0, 1000), "concurrency": (1, 64),
-    "max_article_chars": (1, 10**12),
+    "max_article_chars": (1, 10**12), "max_answer_sentences": (1, 5), "second_sentence_ratio": (0.0, 1.0),
 }
 CHOICES = {"index_type": INDEX_TYPES, "retriever": RETRIEVERS, "backend": BACKENDS}
 
@@ -102,7 +97,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides) -> 
 def _parse(name: str, raw: str, default):
     from .errors import SettingsError
 
-    kind = type(default)
+    kind = float if default is None else type(default)  # an optional number (answer_threshold)
     try:
         if kind is bool:
             low = raw.strip().lower()
@@ -142,6 +137,9 @@ def validate(s: Settings) -> Settings:
         if f.name in CHOICES and value not in CHOICES[f.name]:
             label = f.name.replace("_", " ")
             raise SettingsError(f"Unknown {label} {value!r}: use one of {', '.join(CHOICES[f.name])}.")
+    if s.answer_threshold is not None and not (
+            isinstance(s.answer_threshold, (int, float)) and 0.0 <= s.answer_threshold <= 1.0):
+        raise SettingsError(f"answer_threshold must be a probability between 0 and 1, or unset (got {s.answer_threshold!r}).")
     if s.overlap_tokens >= s.chunk_tokens // 2:
         raise SettingsError(
             "chunk_tokens must be 16..2048 and overlap_tokens below half of it "

@@ -59,6 +59,9 @@ class Citation:
     earlier_report: bool = False
     # near-duplicate copies collapsed into this article at index time
     also_reported_by: tuple["Report", ...] = ()
+    # the part of the quote that answers (absolute offsets in the article text), when the
+    # question's type is clear: the amount for "how much", the name for "who"…
+    answer_span: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +78,7 @@ class Citation:
             "url": self.url,
             "earlier_report": self.earlier_report,
             "also_reported_by": [r.to_dict() for r in self.also_reported_by],
+            "answer_span": None if self.answer_span is None else list(self.answer_span),
         }
 
 
@@ -136,6 +140,8 @@ class Answer:
     time_range: TimeRange | None = None  # publication dates searched, when the question or settings limit them
     searched_articles: int | None = None  # articles searched (after filters and collapsed copies)
     total_articles: int | None = None
+    # the answer scorer's probability that the passages answer the question (None without one)
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape printed by ``assistant ask --json`` and returned by the web API."""
@@ -148,6 +154,7 @@ class Answer:
             "time_range": self.time_range.to_dict() if self.time_range else None,
             "searched_articles": self.searched_articles,
             "total_articles": self.total_articles,
+            "confidence": self.confidence,
             "citations": [c.to_dict() for c in self.citations],
         }
 

@@ -50,6 +50,8 @@ a.cite:hover { text-decoration: underline; }
 .passage { margin: 4px 0 0; padding: 0; border: 0; font-size: 14px;
   color: var(--body-text-color, #374151); white-space: pre-wrap; }
 mark { background: #fde68a; color: #111827; padding: 0 1px; border-radius: 2px; }
+strong.answer-part { font-weight: 700; text-decoration: underline; text-decoration-thickness: 2px;
+  text-underline-offset: 2px; }
 details.whole { margin-top: 6px; font-size: 13px; }
 details.whole summary { cursor: pointer; color: var(--color-accent, #4f46e5); }
 .article-text p { margin: 0 0 .7em; }

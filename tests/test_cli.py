@@ -13,8 +13,6 @@ from tests.fakes import HashEncoder
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch):
     monkeypatch.setattr(assistant.embed, "load_encoder", lambda *a, **k: HashEncoder())
-    # bag-of-words cosines run lower than the real model's: scale the threshold down
-    monkeypatch.setenv("ASSISTANT_MIN_SENTENCE_SIMILARITY", "0.1")
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from assistant.settings import Settings
 @pytest.fixture
 def assistant(seed_corpus, tmp_path, hash_encoder):
     build_index(seed_corpus, tmp_path / "ix", Settings(), encoder=hash_encoder, progress=False)
-    # bag-of-words cosines run lower than the real model's: scale the threshold down
-    return Assistant.open(tmp_path / "ix", Settings(min_sentence_similarity=0.1), encoder=hash_encoder)
+    return Assistant.open(tmp_path / "ix", Settings(), encoder=hash_encoder)
 
 
 def test_answer_quotes_are_verbatim_with_offsets(assistant):
@@ -111,8 +110,8 @@ def test_huge_history_is_bounded(assistant, monkeypatch):
     import assistant.engine as engine
 
     seen = []
-    real = engine.rewrite_query
-    monkeypatch.setattr(engine, "rewrite_query", lambda q, h: seen.append(list(h)) or real(q, h))
+    real = engine.resolve
+    monkeypatch.setattr(engine, "resolve", lambda q, h, locate=None: seen.append(list(h)) or real(q, h, locate))
     s = assistant.settings
     huge = "How many people work at Musan Mine? " + "Musan Mine " * 1_000_000  # ~11 MB
     answer = assistant.ask("And what do its leaders earn?", history=["Kaechon?"] * 5000 + [huge])

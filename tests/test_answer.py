@@ -1,0 +1,199 @@
+"""The answer stage with the learned scorer: features, answer form, the answering span,
+captions, follow-ups that keep the conversation's subject, two-article questions, and the
+scorer's loading errors. Engine-level cases use the real packaged model (marked)."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from assistant.features import FEATURES, featurize, candidates, is_furniture, question_type
+from assistant.rewrite import Subject, is_follow_up, key_words, resolve, with_subject
+from assistant.scorer import DEFAULT_DIR, ScorerError, Trees, load_scorer
+from assistant.span import answer_span
+from tests.conftest import DATA
+
+TRAM = DATA / "tram"
+
+
+# ---------------------------------------------------------------- pure parts
+
+@pytest.mark.parametrize("question, kind", [
+    ("How much will the tram line cost?", "amount"), ("How many passengers per day?", "amount"),
+    ("When will it open?", "when"), ("In what year was it built?", "when"), ("Who opposed the tram?", "who"),
+    ("Where is Musan Mine?", "where"), ("Why did North Korea close the border?", "why"),
+    ("What is Musan Mine?", "what"), ("Tell me about the vote", "other"),
+])
+def test_question_types(question, kind):
+    assert question_type(question) == kind
+
+
+@pytest.mark.parametrize("question, sentence, part", [
+    ("How much will the tram line cost?",
+     "The council voted 9 to 4 on Tuesday to approve the Riverside tram line, a light-rail route that is expected to cost $412 million.",
+     "$412 million"),
+    ("How many people work at Musan Mine?", "The mine has over 20,000 employees, the source said.", "over 20,000 employees"),
+    ("When will the line open?", "Construction is scheduled to begin soon, and the line is expected to open in late 2030.", "in late 2030"),
+    ("Who led the opposition to the tram?", "Councillor Tom Brandt led the opposition to the tram, arguing that costs rose.", "Councillor Tom Brandt"),
+    ("Where is Musan Mine?", "The move also impacted operations at the Musan Mine, which is located in North Hamgyong Province.", "North Hamgyong Province"),
+])
+def test_answer_span_marks_the_answering_part(question, sentence, part):
+    span = answer_span(question, sentence)
+    assert span is not None and sentence[span[0]:span[1]] == part
+
+
+def test_answer_span_is_none_when_the_type_is_unclear_or_absent():
+    assert answer_span("What is Musan Mine?", "Musan Mine is North Korea's largest iron mine.") is None
+    assert answer_span("How much does it cost?", "Nobody knows what it costs.") is None
+
+
+@pytest.mark.parametrize("line, furniture", [
+    ("In this undated photo taken in China, a truck waits at the border.", True),
+    ("Photo by Jan Kowal / Harbour City Gazette", True),
+    ("Kumya Youth Coal Mine in South Hamgyong Province. (Yonhap)", False),
+    ("Reporting by Ana Silva; Editing by Tom Ng", True),
+    ("The council voted 9 to 4 on Tuesday to approve the line.", False),
+])
+def test_captions_and_credits_are_recognised(line, furniture):
+    assert is_furniture(line) is furniture
+
+
+def test_follow_up_keeps_the_subject_of_the_conversation():
+    lead = "Council approves Riverside tram line despite rising costs\nThe council voted to approve the Riverside tram line"
+    locate = lambda q: (("riverside-tram",), lead)  # noqa: E731
+    history = ["How much will the tram line cost?", "When will it open?", "Who opposed it?"]
+    query, subject = resolve("How will it affect my rates?", history, locate)
+    assert subject.doc_ids == ("riverside-tram",)
+    assert "tram" in query and "line" in query and "opposed" not in query and "open" not in query.split("?")[1]
+    # a question that stands on its own is searched as it is
+    assert resolve("How many passengers per day will the Riverside tram carry?", history, locate)[0].endswith("carry?")
+
+
+def test_subject_words_are_names_and_words_of_the_subject_article():
+    assert key_words("How many people work at Musan Mine?") == ["Musan Mine"]
+    assert key_words("How much will the tram line cost?", "Riverside tram line approved") == ["tram", "line"]
+    assert with_subject("When will it open?", Subject(("tram", "line"))) == "When will it open? (tram line)"
+    assert is_follow_up("When will it open?") and not is_follow_up("How much will the tram line cost?")
+
+
+# ---------------------------------------------------------------- scorer files
+
+def test_the_packaged_scorer_loads_and_scores():
+    scorer = load_scorer()
+    X = np.zeros((3, len(FEATURES)), dtype=np.float32)
+    X[1, FEATURES.index("coverage")] = 1.0
+    scored = scorer.score(X)
+    assert scored.sentence.shape == (3,) and 0.0 <= scored.answerable <= 1.0
+    assert 0.0 < scorer.threshold < 1.0 and scorer.describe()["trained_on"]
+
+
+def test_missing_scorer_names_the_fix(tmp_path):
+    with pytest.raises(ScorerError, match="make train"):
+        load_scorer(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "json", "features", "checksum"])
+def test_damaged_scorer_names_the_fix(tmp_path, damage):
+    folder = tmp_path / "scorer"
+    shutil.copytree(DEFAULT_DIR, folder)
+    meta = json.loads((folder / "scorer.json").read_text())
+    if damage == "truncate":
+        data = (folder / "ranker.npz").read_bytes()
+        (folder / "ranker.npz").write_bytes(data[: len(data) // 2])
+    elif damage == "json":
+        (folder / "scorer.json").write_text("{not json")
+    elif damage == "features":
+        meta["features"] = meta["features"][:-1]
+        (folder / "scorer.json").write_text(json.dumps(meta))
+    else:
+        meta["ranker_sha256"] = "0" * 64
+        (folder / "scorer.json").write_text(json.dumps(meta))
+    with pytest.raises(ScorerError) as e:
+        load_scorer(folder)
+    assert "damaged" in str(e.value) and "make train" in str(e.value)
+
+
+def test_engine_refuses_to_open_without_its_scorer(tmp_path, seed_corpus, hash_encoder):
+    from assistant.build import build_index
+    from assistant.engine import Assistant
+    from assistant.settings import Settings
+
+    build_index(seed_corpus, tmp_path / "ix", Settings(), encoder=hash_encoder, progress=False)
+    with pytest.raises(ScorerError):
+        Assistant.open(tmp_path / "ix", Settings(scorer=str(tmp_path / "gone")), encoder=hash_encoder)
+
+
+def test_trees_match_scikit_learn():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5))
+    X[rng.random(X.shape) < 0.05] = np.nan
+    y = (np.nan_to_num(X[:, 0]) + 0.5 * np.nan_to_num(X[:, 1]) > 0).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(X, y)
+    trees = Trees.from_sklearn(model)
+    np.testing.assert_allclose(trees.raw(X), model.decision_function(X), rtol=1e-6, atol=1e-6)
+
+
+# ---------------------------------------------------------------- end to end, real model
+
+@pytest.fixture(scope="module")
+def news_engine(tmp_path_factory, real_encoder):
+    from assistant.build import build_index
+    from assistant.engine import Assistant
+    from assistant.settings import Settings
+    from tests.conftest import SEED_CORPUS
+
+    corpus = tmp_path_factory.mktemp("news") / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    shutil.copy(TRAM / "riverside-tram.md", corpus / "riverside-tram.md")
+    ix = corpus.parent / "index"
+    build_index(corpus, ix, Settings(), encoder=real_encoder, progress=False)
+    return Assistant.open(ix, encoder=real_encoder)
+
+
+@pytest.mark.model
+def test_tram_conversation_stays_on_its_subject(news_engine):
+    history = []
+    expected = [("How much will the tram line cost?", "$412 million"),
+                ("When will it open?", "late 2030"),
+                ("Who opposed it?", "Tom Brandt"),
+                ("How will it affect my rates?", "$85 a year")]
+    for question, needle in expected:
+        a = news_engine.ask(question, history=history)
+        assert not a.abstained, (question, a.query)
+        assert a.citations[0].doc_id == "riverside-tram", (question, a.query)
+        assert needle in a.text, (question, a.query, a.text)
+        history.append(question)
+    assert "tram" in a.query  # what was searched is shown
+
+
+@pytest.mark.model
+def test_amount_is_marked_inside_the_quote(news_engine):
+    a = news_engine.ask("How much will the tram line cost?")
+    c = a.citations[0]
+    assert c.answer_span is not None
+    text = news_engine.articles[c.doc_id].text
+    assert text[c.answer_span[0]:c.answer_span[1]] == "$412 million"
+    assert c.start <= c.answer_span[0] < c.answer_span[1] <= c.end and text[c.start:c.end] == c.quote
+
+
+@pytest.mark.model
+def test_a_caption_does_not_answer_a_where_question(news_engine):
+    a = news_engine.ask("Where is Musan Mine?")
+    assert not a.abstained
+    assert "North Hamgyong" in a.citations[0].quote
+    assert not any(q.quote.startswith("In this undated photo") for q in a.citations)
+
+
+@pytest.mark.model
+def test_a_question_spanning_two_articles_cites_both(news_engine):
+    a = news_engine.ask("Both articles mention the border closure — how did it affect Kaechon and Musan?")
+    assert not a.abstained
+    assert {c.doc_id for c in a.citations} == {"kaechon-rock-drills", "musan-mine"}
+
+
+@pytest.mark.model
+def test_one_sentence_when_one_answers(news_engine):
+    a = news_engine.ask("How many people work at Musan Mine?")
+    assert len(a.citations) == 1 and "20,000" in a.citations[0].quote
