@@ -27,7 +27,9 @@ class AnswerPolicy:
     max_sentences: int = 2
     # a second sentence must have at least this share of the best one's probability ...
     second_sentence_ratio: float = 0.5
-    # ... cover a question term the first one lacks, and overlap it by less than this (terms, Jaccard)
+    # ... hold a question term the first one lacks, unless it is this close to the best (a close call) ...
+    close_call: float = 0.7
+    # ... and overlap a chosen one by less than this (terms, Jaccard)
     max_repeat: float = 0.5
     # abstain below this answerability probability (None: the scorer's own, chosen on held-out articles)
     threshold: float | None = None
@@ -70,6 +72,7 @@ def rank(question: str, query: str, hits: Sequence[Hit], articles: Mapping[str, 
     probs = np.asarray(scored.sentence, dtype=np.float64).copy()
     if not X[0, _COL["asks_furniture"]]:
         probs[X[:, _COL["furniture"]] > 0] *= policy.furniture_penalty
+    probs[X[:, _COL["novelty"]] <= 0] *= policy.furniture_penalty  # only the question's own words: no answer
     order = np.argsort(-probs, kind="stable")
     ranked = [Ranked(cands[i].hit, cands[i].start, cands[i].end, float(probs[i]), float(X[i, _COL["coverage"]]))
               for i in order]
@@ -106,7 +109,7 @@ def compose(
         n = len(citations) + 1
         span = answer_span(question, quote)
         citations.append(Citation(n, article.doc_id, article.title, quote, c.start, c.end, round(c.score, 4),
-                                  None if span is None else (c.start + span[0], c.start + span[1])))
+                                  answer_span=None if span is None else (c.start + span[0], c.start + span[1])))
         parts.append(f"{quote} [{n}]")
     if not citations:
         return abstain(question, query, related, answerable)
@@ -117,28 +120,42 @@ def compose(
 def choose(question: str, query: str, ranked: Sequence[Ranked], articles: Mapping[str, Article],
            idf: Callable[[str], float], policy: AnswerPolicy) -> list[Ranked]:
     """The best sentence; then, at most ``max_sentences - 1`` more, each only when it is
-    probable enough, holds a question term none of the chosen ones holds (a needed fact,
-    e.g. the other article of a two-article question) and is not a near-repeat."""
+    at least ``second_sentence_ratio`` as probable, is not a near-repeat of a chosen one,
+    and adds a needed fact: a question term none of the chosen ones holds (e.g. the other
+    article of a two-article question), or — when the scorer can hardly tell the two
+    apart (``close_call``) — the other candidate answer itself."""
     best = ranked[0]
     chosen = [best]
     wanted = set(terms(question)) | set(terms(query))
-    covered = _terms(best, articles) & wanted
-    for c in ranked[1:]:
-        if len(chosen) >= policy.max_sentences or c.score < policy.second_sentence_ratio * best.score:
-            break
-        st = _terms(c, articles)
-        adds = (st & wanted) - covered
-        if not adds or max(idf(t) for t in adds) < 1.0:
-            continue
-        if any(_jaccard(st, _terms(ch, articles)) >= policy.max_repeat for ch in chosen):
-            continue
-        chosen.append(c)
-        covered |= st & wanted
+    covered = _facts(best, articles) & wanted
+    probable = [c for c in ranked[1:] if c.score >= policy.second_sentence_ratio * best.score]
+    # first the sentences that hold a question term none of the chosen ones holds, then close calls
+    for close_calls in (False, True):
+        for c in probable:
+            if len(chosen) >= policy.max_sentences:
+                break
+            if c in chosen:
+                continue
+            st = _terms(c, articles)
+            adds = (_facts(c, articles) & wanted) - covered
+            needed = bool(adds) and max(idf(t) for t in adds) >= 1.0
+            if needed == close_calls or (close_calls and c.score < policy.close_call * best.score):
+                continue
+            if any(_jaccard(st, _terms(ch, articles)) >= policy.max_repeat for ch in chosen):
+                continue
+            chosen.append(c)
+            covered |= _facts(c, articles) & wanted
     return chosen
 
 
 def _terms(c: Ranked, articles: Mapping[str, Article]) -> set[str]:
     return set(terms(articles[c.hit.chunk.doc_id].text[c.start:c.end]))
+
+
+def _facts(c: Ranked, articles: Mapping[str, Article]) -> set[str]:
+    """The terms a quote brings to an answer: its own and its article's title (a quote
+    from the Kaechon article speaks about Kaechon even when the sentence does not name it)."""
+    return _terms(c, articles) | set(terms(articles[c.hit.chunk.doc_id].title))
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

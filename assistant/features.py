@@ -40,12 +40,14 @@ _REASON = re.compile(r"\b(because|due to|as a result|in order to|so that|to prev
 _NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|without|fail(ed|s)?|n’t|n't)\b", re.I)
 # photo captions, bylines, credits and footers: poor answers unless asked for
 _FURNITURE = re.compile(
-    r"^\W*(in this (undated )?(photo|picture|image|file photo)|(photo|image|picture|file photo)( by| courtesy| credit)?\s*[:/|]"
-    r"|(ap|afp|reuters|getty|yonhap|epa|kcna) (photo|images)|by [A-Z][\w.-]+( [A-Z][\w.-]+)* ?[|,-]|"
+    r"^\W*(in this (undated )?(photo|picture|image|file photo)|(photo|image|picture|file photo)s?\s*([:/|]|(by|courtesy|credit)\b)"
+    r"|(ap|afp|reuters|getty|yonhap|epa|kcna) (photo|images)|"
     r"(reporting|writing|editing|additional reporting) by\b|contact us\b|copyright|©|all rights reserved|read (more|also)\b|related:)",
     re.I,
 )
-_FURNITURE_ANYWHERE = re.compile(r"\b(photo|image|picture) (taken|shows|courtesy|credit)|\(photo[:)]|\bcaption\b|\bfile photo\b", re.I)
+_FURNITURE_ANYWHERE = re.compile(
+    r"\b(photo|image|picture) (taken|shows|courtesy|credit)|\(photo[:)]|\bcaption\b|\bfile photo\b"
+    r"|\((yonhap|ap|afp|reuters|getty( images)?|epa|kcna|xinhua|[\w .-]*\bphoto\b[\w .-]*)\)\s*$", re.I)
 _ASKS_FURNITURE = re.compile(r"\b(photo|picture|image|photograph(er)?|caption|credit|byline|wrote|written|author|reporter|translated)\b", re.I)
 
 
@@ -57,10 +59,13 @@ def question_type(question: str) -> str:
     return "other"
 
 
+_BYLINE = re.compile(r"^By [A-Z][\w.’'-]+( [A-Z][\w.’'-]+){0,3}\s*([|–-].{0,60})?$")
+
+
 def is_furniture(sentence: str) -> bool:
     """A photo caption, byline, credit or footer line."""
     s = sentence.strip()
-    return bool(_FURNITURE.search(s) or _FURNITURE_ANYWHERE.search(s))
+    return bool(_FURNITURE.search(s) or _FURNITURE_ANYWHERE.search(s) or _BYLINE.match(s))
 
 
 # ---------------------------------------------------------------- candidates

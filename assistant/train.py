@@ -262,8 +262,8 @@ def _merge(parts: Sequence[Collected]) -> Collected:
 
 def folds_of(groups: Sequence[str], n: int = 4) -> list[list[str]]:
     """Article groups dealt round-robin into ``n`` folds (SQuAD articles first)."""
-    squad = sorted(g for g in set(groups) if not g.startswith("news"))
-    news = sorted(g for g in set(groups) if g.startswith("news"))
+    squad = sorted(g for g in set(groups) if not g.startswith(("news", "offtopic")))
+    news = sorted(g for g in set(groups) if g.startswith(("news", "offtopic")))
     folds: list[list[str]] = [[] for _ in range(n)]
     for i, g in enumerate(squad + news):
         folds[i % n].append(g)
@@ -312,6 +312,17 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - exerci
         trained_on.append({"name": name, "file": qfile.name, "sha256": file_sha256(qfile), "questions": len(qs),
                            "unanswerable": sum(1 for q in qs if not q.answers)})
         log(f"{name}: {len(qs)} questions, {len(collected[-1].y)} candidate sentences")
+    # off-topic questions: each set's answerable questions asked of the other set's articles
+    # (every 4th squad question, every news one), so that a question whose terms are nowhere
+    # in the articles is learned as unanswerable, not only near-misses
+    if len(engines) == 2:
+        for (name, (engine, _)), (other, (_, qs)) in zip(engines.items(), reversed(list(engines.items()))):
+            asked = [q for q in qs if q.answers][:: 4 if other.startswith("squad") else 1]
+            off = [TrainQuestion(f"offtopic-{q.id}", q.question, (), f"offtopic-{other}", q.history) for q in asked]
+            collected.append(collect(engine, off, progress=progress))
+            trained_on.append({"name": f"{other} questions asked of {name}", "file": "(derived)",
+                               "questions": len(off), "unanswerable": len(off)})
+            log(f"off-topic: {len(off)} {other} questions asked of {name}")
     data = _merge(collected)
     folds = folds_of(list(data.group))
     row_group = data.group[data.qid]
@@ -340,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - exerci
     top_correct = np.array([data.y[np.flatnonzero(data.qid == q)[np.argmax(oof[data.qid == q])]]
                             if (data.qid == q).any() else 0.0 for q in allq])
     threshold = pick_threshold(data.answerable, heldout_prob, args.max_false_abstention)
-    squad_q = np.flatnonzero(~np.char.startswith(data.group.astype(str), "news"))
+    squad_q = np.flatnonzero(np.isin(data.group, [g for f in folds for g in f if not g.startswith(("news", "offtopic"))]))
     grid = [0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7]
     report: dict[str, Any] = {
         "seed": SEED, "folds": folds, "threshold": threshold, "max_false_abstention": args.max_false_abstention,
@@ -362,7 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - exerci
         if not held:
             continue
         summary = run_eval(held, engine, progress=False, latency_sample=0).summary
-        fold_reports.append({"fold": i + 1, "articles": [g for g in f if not g.startswith("news")], "threshold": t,
+        fold_reports.append({"fold": i + 1, "articles": [str(g) for g in f if not g.startswith(("news", "offtopic"))],
+                             "threshold": t,
                              **{k: summary[k] for k in ("n", "answer_recall", "abstention_accuracy",
                                                         "false_abstention_rate", "sentences_per_answer",
                                                         "citation_precision")}})

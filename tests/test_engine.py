@@ -82,9 +82,10 @@ def test_ask_batch_reports_errors_in_place(assistant):
 def test_json_shape(assistant):
     d = assistant.ask("How many people work at Musan Mine?").to_dict()
     assert set(d) == {"question", "query", "answer", "abstained", "citations", "as_of", "time_range",
-                      "searched_articles", "total_articles"}
+                      "searched_articles", "total_articles", "confidence"}
     assert set(d["citations"][0]) == {"n", "doc_id", "title", "quote", "start", "end", "score", "date", "source",
-                                      "author", "url", "earlier_report", "also_reported_by"}
+                                      "author", "url", "earlier_report", "also_reported_by", "answer_span"}
+    assert 0.0 <= d["confidence"] <= 1.0
 
 
 def test_rewrite_rules():

@@ -166,3 +166,15 @@ def test_only_the_latest_turn_carries_whole_articles():
     fetched = render_whole_article(art, CITE.start, CITE.end)
     assert f'<div class="article-text">{fetched}</div>' in html
     assert render_whole_article(None, 0, 5) == ""
+def test_the_answering_part_is_marked_in_the_answer_and_the_card():
+    text = "The council approved the tram line. It will cost <$412 million>, officials said.\n"
+    a = text.index("It will")
+    b = text.index("said.") + len("said.")
+    s = text.index("<$412")
+    quote = text[a:b]
+    c = Citation(1, "tram", "Tram", quote, a, b, 0.9, answer_span=(s, s + len("<$412 million>")))
+    answer = Answer("How much?", "How much?", f"{quote} [1]", False, (c,))
+    html = render_answer(answer, {"tram": Article("tram", "Tram", text)}, "1")
+    part = '<strong class="answer-part">&lt;$412 million&gt;</strong>'
+    assert html.count(part) >= 2  # in the answer text and the card's passage
+    assert "<$412" not in html
