@@ -27,6 +27,8 @@ class AnswerPolicy:
     max_sentences: int = 2
     # a second sentence must have at least this share of the best one's probability ...
     second_sentence_ratio: float = 0.5
+    # ... (from another article, holding a question term the chosen ones lack: this share) ...
+    other_article_ratio: float = 0.15
     # ... hold a question term the first one lacks, unless it is this close to the best (a close call) ...
     close_call: float = 0.7
     # ... and overlap a chosen one by less than this (terms, Jaccard)
@@ -120,15 +122,16 @@ def compose(
 def choose(question: str, query: str, ranked: Sequence[Ranked], articles: Mapping[str, Article],
            idf: Callable[[str], float], policy: AnswerPolicy) -> list[Ranked]:
     """The best sentence; then, at most ``max_sentences - 1`` more, each only when it is
-    at least ``second_sentence_ratio`` as probable, is not a near-repeat of a chosen one,
-    and adds a needed fact: a question term none of the chosen ones holds (e.g. the other
-    article of a two-article question), or — when the scorer can hardly tell the two
-    apart (``close_call``) — the other candidate answer itself."""
+    at least ``second_sentence_ratio`` as probable (``other_article_ratio`` for a quote
+    from another article), is not a near-repeat of a chosen one, and adds a needed fact: a
+    question term none of the chosen quotes (or their articles' titles) holds — e.g. the
+    other article of a two-article question — or, when the scorer can hardly tell the two
+    apart (``close_call``), the other candidate answer itself."""
     best = ranked[0]
     chosen = [best]
     wanted = set(terms(question)) | set(terms(query))
     covered = _facts(best, articles) & wanted
-    probable = [c for c in ranked[1:] if c.score >= policy.second_sentence_ratio * best.score]
+    probable = [c for c in ranked[1:] if c.score >= policy.other_article_ratio * best.score]
     # first the sentences that hold a question term none of the chosen ones holds, then close calls
     for close_calls in (False, True):
         for c in probable:
@@ -140,6 +143,9 @@ def choose(question: str, query: str, ranked: Sequence[Ranked], articles: Mappin
             adds = (_facts(c, articles) & wanted) - covered
             needed = bool(adds) and max(idf(t) for t in adds) >= 1.0
             if needed == close_calls or (close_calls and c.score < policy.close_call * best.score):
+                continue
+            same_article = any(ch.hit.chunk.doc_id == c.hit.chunk.doc_id for ch in chosen)
+            if (same_article or close_calls) and c.score < policy.second_sentence_ratio * best.score:
                 continue
             if any(_jaccard(st, _terms(ch, articles)) >= policy.max_repeat for ch in chosen):
                 continue

@@ -181,10 +181,10 @@ def test_malformed_squad_questions(tmp_path, capsys, qas, expected):
 
 @pytest.mark.parametrize("var, value, expected", [
     ("ASSISTANT_K", "abc", "ASSISTANT_K='abc' is not a whole number"),
-    ("ASSISTANT_MIN_DENSE_SCORE", "high", "ASSISTANT_MIN_DENSE_SCORE='high' is not a number"),
+    ("ASSISTANT_SECOND_SENTENCE_RATIO", "high", "ASSISTANT_SECOND_SENTENCE_RATIO='high' is not a number"),
     ("ASSISTANT_K", "0", "k must be between 1 and 50"),
     ("ASSISTANT_CANDIDATES", "-3", "candidates must be between"),
-    ("ASSISTANT_MIN_DENSE_SCORE", "nan", "min_dense_score must be float"),
+    ("ASSISTANT_SECOND_SENTENCE_RATIO", "nan", "second_sentence_ratio must be float"),
 ])
 def test_bad_environment_values(index, capsys, monkeypatch, var, value, expected):
     monkeypatch.setenv(var, value)
