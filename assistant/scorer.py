@@ -22,6 +22,7 @@ from .features import FEATURES
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "models" / "answer-scorer"
 FORMAT = 1
 RETRAIN = "`make train` (python -m assistant.train)"
+RESTORE = "models/answer-scorer"
 
 
 class ScorerError(AssistantError):
@@ -198,7 +199,7 @@ def load_scorer(folder: str | Path | None = None) -> AnswerScorer:
     meta_path, ranker_path = folder / "scorer.json", folder / "ranker.npz"
     if not meta_path.is_file() or not ranker_path.is_file():
         raise ScorerError(f"The answer scorer is missing from {folder}/ (scorer.json and ranker.npz): "
-                          f"restore it with `git checkout -- {folder.name}` or retrain it with {RETRAIN}.")
+                          f"restore it with `git checkout -- {RESTORE}` or retrain it with {RETRAIN}.")
     try:
         raw = meta_path.read_bytes()
         meta = json.loads(raw.decode("utf-8"))
@@ -221,7 +222,7 @@ def load_scorer(folder: str | Path | None = None) -> AnswerScorer:
         raise
     except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
         raise ScorerError(f"The answer scorer in {folder}/ is damaged ({str(e)[:120]}): restore it with "
-                          f"`git checkout -- {folder.name}` or retrain it with {RETRAIN}.") from e
+                          f"`git checkout -- {RESTORE}` or retrain it with {RETRAIN}.") from e
     meta["sha256"] = hashlib.sha256(raw + data).hexdigest()[:16]
     return AnswerScorer(ranker, answerability, threshold, meta)
 
