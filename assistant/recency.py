@@ -36,9 +36,13 @@ def annotate(answer: Answer, articles: Mapping[str, Article],
     copies = copies or {}
     cites = list(answer.citations)
     if latest and newer is not None:
-        extra = newest_candidate(cites, newer(), articles)
+        ranked = newer()
+        extra = newest_candidate(cites, ranked, articles)
         if extra is not None:
             cites = [extra] + cites
+        older = earlier_candidate(cites, ranked, articles)
+        if older is not None:  # the figure the newest report revises, shown as the earlier report
+            cites = cites + [replace(older, n=max(c.n for c in cites) + 1)]
     cites = [_with_meta(c, articles, copies) for c in cites]
     ordered, earlier = order_reports(cites, latest)
     if [c.n for c in ordered] == [c.n for c in answer.citations] and not earlier:
@@ -71,6 +75,22 @@ def newest_candidate(cites: Sequence[Citation], ranked: Sequence, articles: Mapp
         if not any(same_thing(quote, c.quote) for c in cites):  # a newer report of the same story only
             continue
         return Citation(0, doc, article.title, quote, cand.start, cand.end, round(cand.score, 4))
+    return None
+
+
+def earlier_candidate(cites: Sequence[Citation], ranked: Sequence, articles: Mapping[str, Article],
+                      look: int = 10) -> Citation | None:
+    """Among the best ``look`` candidate sentences, the best one from an older article (not
+    cited) that gives a different figure for the same thing as a cited quote."""
+    cited_start = min((_end(articles, c.doc_id) for c in cites), default=-1)
+    for cand in list(ranked)[:look]:
+        doc = cand.hit.chunk.doc_id
+        if doc not in articles or any(c.doc_id == doc for c in cites) or not 0 <= _end(articles, doc) < cited_start:
+            continue
+        article = articles[doc]
+        quote = article.text[cand.start:cand.end]
+        if any(figures_differ(quote, c.quote) for c in cites):
+            return Citation(0, doc, article.title, quote, cand.start, cand.end, round(cand.score, 4))
     return None
 
 

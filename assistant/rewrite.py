@@ -24,6 +24,7 @@ _QUESTION_WORDS = {"how", "what", "who", "whom", "whose", "when", "where", "whic
                    "were", "do", "does", "did", "can", "could", "and", "tell", "give", "list", "the", "a", "an",
                    "i", "in", "on", "at", "of", "to", "for", "both", "will", "would", "should", "has", "have"}
 MAX_SUBJECT_WORDS = 6
+_AUX = {"will", "would", "does", "did", "do", "can", "could", "should", "has", "have", "had", "is", "are", "was", "were"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,12 @@ def key_words(turn: str, context: str = "") -> list[str]:
     out = list(names_in(turn))
     have = {t for n in out for t in terms(n)}
     ctx = set(terms(context))
-    for w in re.findall(r"[\w’'-]+", turn):
+    words = re.findall(r"[\w’'-]+", turn)
+    # "How much will the tram line cost?": after an auxiliary, the last word is the verb the
+    # question asks about, not its subject
+    if len(words) > 2 and words[-1].islower() and _AUX.intersection(w.lower() for w in words[:-1]):
+        words = words[:-1]
+    for w in words:
         t = terms(w)
         if t and t[0] in ctx and t[0] not in have and w.lower() not in _QUESTION_WORDS:
             out.append(w)

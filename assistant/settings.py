@@ -53,6 +53,7 @@ class Settings:
     second_sentence_ratio: float = 0.5  # a second sentence must be at least half as probable
     answer_threshold: float | None = None  # abstain below this probability (None: the scorer's own)
     scorer: str = ""  # scorer folder ("" = the packaged models/answer-scorer/)
+    answer_ranking: str = "terms"  # order candidates by "terms" (term share + cosine) or the "learned" ranker
     max_question_chars: int = 2000  # also the most characters used of each history turn
     max_history_turns: int = 8  # earlier turns a follow-up may use (the latest ones)
     # indexing: an article longer than this is skipped with a warning (split it, or raise this)
@@ -76,7 +77,8 @@ RANGES = {
     "max_question_chars": (1, 1_000_000), "max_history_turns": (0, 1000), "concurrency": (1, 64),
     "max_article_chars": (1, 10**12), "max_answer_sentences": (1, 5), "second_sentence_ratio": (0.0, 1.0),
 }
-CHOICES = {"index_type": INDEX_TYPES, "retriever": RETRIEVERS, "backend": BACKENDS}
+CHOICES = {"index_type": INDEX_TYPES, "retriever": RETRIEVERS, "backend": BACKENDS,
+           "answer_ranking": ("terms", "learned")}
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
