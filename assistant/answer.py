@@ -30,7 +30,7 @@ class AnswerPolicy:
     # ... (from another article, holding a question term the chosen ones lack: this share) ...
     other_article_ratio: float = 0.15
     # ... hold a question term the first one lacks, unless it is this close to the best (a close call) ...
-    close_call: float = 0.7
+    close_call: float = 0.3
     # ... and overlap a chosen one by less than this (terms, Jaccard)
     max_repeat: float = 0.5
     # abstain below this answerability probability (None: the scorer's own, chosen on held-out articles)
