@@ -28,3 +28,29 @@ def real_encoder():
     from assistant.embed import load_encoder
 
     return load_encoder()
+
+
+# Browser tests: one Chromium per module, a fresh page (own conversation) per test, for the
+# module's own ``app`` fixture.
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_helpers import launch_chromium
+
+    with sync_playwright() as p:
+        b = launch_chromium(p)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, app):
+    from tests.browser_helpers import open_page
+
+    page = open_page(browser, app.url)
+    yield page
+    assert page.dialogs == [], f"a JavaScript dialog fired: {page.dialogs}"
+    page.close()

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from browser_helpers import SCREENSHOTS, ask, launch_chromium, open_page, screenshot, start_app
+from browser_helpers import SCREENSHOTS, ask, open_page, screenshot, start_app
 
 pytestmark = pytest.mark.browser
 
@@ -43,26 +43,6 @@ def app(tmp_path_factory):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         (SCREENSHOTS / "timings.json").write_text(json.dumps(TIMINGS, indent=2))
         print("\nbrowser timings:", json.dumps(TIMINGS))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture
-def page(browser, app):
-    page = open_page(browser, app.url)
-    yield page
-    assert page.dialogs == [], f"a JavaScript dialog fired: {page.dialogs}"
-    page.close()
 
 
 def _titles(turn) -> list[str]:

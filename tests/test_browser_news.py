@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import ask, launch_chromium, open_page, screenshot, start_app
+from browser_helpers import ask, open_page, screenshot, start_app
 
 pytestmark = pytest.mark.browser
 
@@ -38,26 +38,6 @@ def app(tmp_path_factory):
         yield running
     finally:
         running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture
-def page(browser, app):
-    page = open_page(browser, app.url)
-    yield page
-    assert page.dialogs == [], f"a JavaScript dialog fired: {page.dialogs}"
-    page.close()
 
 
 def _open_articles(page):
