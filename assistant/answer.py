@@ -118,11 +118,15 @@ def compose(
     related: Sequence[Hit] | None = None,
     similarity: Callable[[str, int, int], float | None] | None = None,
     article_terms: Callable[[str], set[str]] | None = None,
+    ranked: tuple[list[Ranked], float] | None = None,
 ) -> Answer:
     """An extractive answer with verified citations, or an abstention. ``hits`` are the
-    passages the answer may quote; ``related`` (default: ``hits``) are returned with it."""
+    passages the answer may quote; ``related`` (default: ``hits``) are returned with it;
+    ``ranked`` is ``rank(...)``'s result when the caller already has it."""
     related = tuple(related if related is not None else hits)
-    ranked, answerable = rank(question, query, hits, articles, idf, scorer, policy, top_dense, similarity, article_terms)
+    if ranked is None:
+        ranked = rank(question, query, hits, articles, idf, scorer, policy, top_dense, similarity, article_terms)
+    ranked, answerable = ranked
     threshold = scorer.threshold if policy.threshold is None else policy.threshold
     if not ranked or answerable < threshold:
         return abstain(question, query, related, answerable)

@@ -156,12 +156,13 @@ class Assistant:
             else:
                 restrict = None if len(searched) == total else searched
                 found = self.retrieve(scope.question, query, qvec, k, mode, restrict, prefer=subject.doc_ids)
-                answer = self.answer(found)
+                ranked = self.rank(found)
+                answer = self.answer(found, ranked)
                 if field:  # "Who wrote the ferry story?": from the article's metadata
                     answer = answer_about_article(field, answer, found.passages[:k], self.articles)
                 answer = recency.annotate(answer, self.articles, self.copies,
                                           latest=bool(scope.range and scope.range.latest),
-                                          newer=lambda: self.rank(found))
+                                          newer=lambda: ranked[0])
             answer = replace(answer, question=question, as_of=day.isoformat(), time_range=scope.range,
                              searched_articles=len(searched), total_articles=total)
             out.append(recency.explain_scope(answer))
@@ -185,16 +186,17 @@ class Assistant:
         passages = tuple(replace(h, rank=r) for r, h in enumerate(best, 1))
         return Retrieved(question, query, hits, k, qvec, _top_dense(hits, qvec, self.retriever, doc_ids), passages)
 
-    def answer(self, found: Retrieved) -> Answer:
-        """The answer stage over retrieved passages."""
+    def answer(self, found: Retrieved, ranked=None) -> Answer:
+        """The answer stage over retrieved passages (``ranked``: ``self.rank(found)``, when
+        already computed, so the sentences are scored once)."""
         return compose(found.question, found.query, found.passages, self.articles, self.lexical.idf, self.scorer,
                        self.policy, found.top_dense, related=found.hits, similarity=self._similarity(found.qvec),
-                       article_terms=self.article_terms)
+                       article_terms=self.article_terms, ranked=ranked)
 
     def rank(self, found: Retrieved):
-        """The candidate sentences of the passages, best first (the answer stage's ranking)."""
+        """(candidate sentences of the passages best first, probability the question is answered)."""
         return rank(found.question, found.query, found.passages, self.articles, self.lexical.idf, self.scorer,
-                    self.policy, found.top_dense, self._similarity(found.qvec), self.article_terms)[0]
+                    self.policy, found.top_dense, self._similarity(found.qvec), self.article_terms)
 
     def follow_up(self, question: str, history: Sequence[str]) -> tuple[str, Subject]:
         """The query to search and the conversation's subject (see ``rewrite.resolve``).
