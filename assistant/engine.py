@@ -173,7 +173,8 @@ class Assistant:
         """The passages for one (already rewritten) query. ``hits`` are diversified (at most
         ``max_chunks_per_doc`` per article first: shown as related, scored as retrieval);
         ``passages`` are the best ``k`` whatever their article, plus the best passage of
-        the next articles (a question may span two): what the answer stage reads. Hits
+        the next articles when ``k`` > 1 (a question may span two): what the answer stage
+        reads (``k`` = 1 reads the single best passage). Hits
         from the ``prefer`` articles (the conversation's subject) go first."""
         depth = max(k, self.settings.depth)
         ranked = self.retriever.search(query, qvec, depth, mode, self.settings.candidates, doc_ids, diversified=False)
@@ -182,7 +183,8 @@ class Assistant:
         rows = diversify(range(len(ranked)), [h.chunk.doc_id for h in ranked], depth, self.settings.max_chunks_per_doc)
         hits = tuple(replace(ranked[i], rank=r) for r, i in enumerate(rows, 1))
         top = {(h.chunk.doc_id, h.chunk.start) for h in ranked[:k]}
-        best = list(ranked[:k]) + [h for h in hits[:3] if (h.chunk.doc_id, h.chunk.start) not in top]
+        extra = [h for h in hits[:3] if (h.chunk.doc_id, h.chunk.start) not in top] if k > 1 else []
+        best = list(ranked[:k]) + extra
         passages = tuple(replace(h, rank=r) for r, h in enumerate(best, 1))
         return Retrieved(question, query, hits, k, qvec, _top_dense(hits, qvec, self.retriever, doc_ids), passages)
 

@@ -205,3 +205,51 @@ def test_a_question_spanning_two_articles_cites_both(news_engine):
 def test_one_sentence_when_one_answers(news_engine):
     a = news_engine.ask("How many people work at Musan Mine?")
     assert len(a.citations) == 1 and "20,000" in a.citations[0].quote
+
+
+def _ranked(text: str, sentences: list[tuple[str, float, float]]):
+    """An article of ``sentences`` and one Ranked per sentence: (sentence, score, probability)."""
+    from assistant.answer import Ranked
+    from assistant.types import Article, Chunk, Hit
+
+    article = Article("a", "Harbour bridge", text)
+    hit = Hit(Chunk("a", 0, len(text), text), article.title, 1.0, 0)
+    out = []
+    for sentence, score, probability in sentences:
+        start = text.index(sentence)
+        out.append(Ranked(hit, start, start + len(sentence), score, 0.5, probability))
+    return {"a": article}, out
+
+
+@pytest.mark.parametrize("second_probability, quoted", [(0.5, 2), (0.1, 1)])
+def test_a_close_call_of_the_learned_ranker_quotes_both(second_probability, quoted):
+    """The term score prefers the first sentence by far, but when the learned ranker finds
+    the second nearly as likely (at least ``close_call`` of the best's probability), the
+    answer quotes both; a clear win quotes one."""
+    from assistant.answer import AnswerPolicy, choose
+
+    text = "The bridge opened to traffic in May. Work on the harbour crossing began in 2019."
+    articles, ranked = _ranked(text, [("The bridge opened to traffic in May.", 1.0, 0.6),
+                                      ("Work on the harbour crossing began in 2019.", 0.1, second_probability)])
+    chosen = choose("When did work start on the bridge?", "When did work start on the bridge?", ranked,
+                    articles, lambda t: 2.0, AnswerPolicy(close_call=0.3))
+    assert len(chosen) == quoted and chosen[0] is ranked[0]
+
+
+def test_a_close_call_that_repeats_the_first_sentence_is_not_quoted():
+    from assistant.answer import AnswerPolicy, choose
+
+    text = "The bridge opened to traffic in May. The bridge opened to traffic in May, officials said."
+    articles, ranked = _ranked(text, [("The bridge opened to traffic in May.", 1.0, 0.6),
+                                      ("The bridge opened to traffic in May, officials said.", 0.9, 0.6)])
+    assert len(choose("When did the bridge open?", "When did the bridge open?", ranked, articles,
+                      lambda t: 2.0, AnswerPolicy())) == 1
+
+
+def test_news_questions_weigh_more_in_the_answerability_model():
+    """News questions (the assistant's domain) count NEWS_WEIGHT times; SQuAD articles and the
+    derived off-topic questions once."""
+    from assistant.train import NEWS_WEIGHT, question_weights
+
+    w = question_weights(np.array(["news:riverside-tram", "Normans", "news-offtopic", "offtopic-news-train"]))
+    assert NEWS_WEIGHT > 1 and list(w) == [NEWS_WEIGHT, 1.0, NEWS_WEIGHT, 1.0]
