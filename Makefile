@@ -76,6 +76,7 @@ train: setup
 bench: setup
 	$(PY) bench/bench.py
 	$(PY) bench/startup.py
+	$(PY) bench/warm_ask.py
 
 # vector index types at 100k and 1M generated vectors (README "Scale"): ~2 GB of scratch disk, ~20 min
 bench-scale: setup scale

@@ -1,0 +1,85 @@
+"""Warm `ask` latency with the answer scorer in the loop (issue 11: p50 <= 60 ms), one
+process, every question asked one by one after a warm-up, on the seed index (44 seed
+questions) and on the index of XQuAD's 40 unseen articles (its first 200 questions).
+Also the share of that time the answer stage takes (features + scorer + answer form),
+from the engine's own functions timed separately.
+
+    python bench/warm_ask.py [--repeat 3] [--cache .cache/bench] [--out artifacts/warm_ask.json]
+
+Medians over all asks; the load average at start and end is printed (a shared machine)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TARGET_P50_MS = 60.0
+
+
+def _index(corpus: Path, index: Path) -> None:
+    subprocess.run([sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index", str(index), "--quiet"],
+                   cwd=ROOT, check=True, capture_output=True)
+
+
+def measure(index: Path, questions: list[str], repeat: int) -> dict:
+    from assistant.engine import Assistant
+
+    a = Assistant.open(index)
+    for q in questions[:5]:
+        a.ask(q)
+    total, answer_stage = [], []
+    for _ in range(repeat):
+        for q in questions:
+            t = time.perf_counter()
+            found = a.retrieve(q, q, a._embed_queries([q], a.settings.retriever)[0], a.settings.k, a.settings.retriever)
+            t1 = time.perf_counter()
+            a.answer(found)
+            answer_stage.append((time.perf_counter() - t1) * 1000)
+            t = time.perf_counter()
+            a.ask(q)
+            total.append((time.perf_counter() - t) * 1000)
+    return {"questions": len(questions), "asks": len(total),
+            "warm_ask_p50_ms": round(statistics.median(total), 1),
+            "warm_ask_p95_ms": round(sorted(total)[int(0.95 * (len(total) - 1))], 1),
+            "answer_stage_p50_ms": round(statistics.median(answer_stage), 1),
+            "scorer": a.scorer.describe()["name"]}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--cache", default=str(ROOT / ".cache" / "bench"))
+    p.add_argument("--out", default=str(ROOT / "artifacts" / "warm_ask.json"))
+    args = p.parse_args(argv)
+    from assistant.evalsets import load_eval_file
+    from assistant.runtime import quiet_libraries
+
+    quiet_libraries()
+    cache = Path(args.cache)
+    xquad = ROOT / "eval" / "data" / "xquad-en" / "xquad.en.unseen40.json"
+    sets = {"seed": (ROOT / "corpus", ROOT / "eval" / "seed_questions.jsonl", None),
+            "xquad40": (xquad, xquad, 200)}
+    r: dict = {"cpu_count": os.cpu_count(), "load_average_1m_start": round(os.getloadavg()[0], 2)}
+    for name, (corpus, qfile, limit) in sets.items():
+        index = cache / f"{name}-index"
+        _index(corpus, index)
+        questions = [q.question for q in load_eval_file(qfile).questions][:limit]
+        r[name] = measure(index, questions, args.repeat)
+    r["load_average_1m_end"] = round(os.getloadavg()[0], 2)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(r, indent=1) + "\n")
+    print(json.dumps(r, indent=1))
+    worst = max(r[n]["warm_ask_p50_ms"] for n in sets)
+    print(f"target: warm ask p50 {worst} ms <= {TARGET_P50_MS} ms: {'met' if worst <= TARGET_P50_MS else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
