@@ -16,6 +16,14 @@ def hash_encoder():
 
 
 @pytest.fixture
+def hash_model(monkeypatch):
+    """Every model the code under test loads by name (``load_encoder``) is a ``HashEncoder``."""
+    import assistant.embed
+
+    monkeypatch.setattr(assistant.embed, "load_encoder", lambda *a, **k: HashEncoder())
+
+
+@pytest.fixture
 def seed_corpus(tmp_path):
     """A private copy of the seed corpus (tests may change it)."""
     dst = tmp_path / "corpus"

@@ -7,12 +7,11 @@ import pytest
 
 import assistant.embed
 from assistant.cli import main
-from tests.fakes import HashEncoder
 
 
 @pytest.fixture(autouse=True)
-def fake_model(monkeypatch):
-    monkeypatch.setattr(assistant.embed, "load_encoder", lambda *a, **k: HashEncoder())
+def fake_model(hash_model):
+    """Every command here runs on the hash encoder."""
 
 
 @pytest.fixture

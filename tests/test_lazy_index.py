@@ -130,11 +130,9 @@ def test_oversized_article_is_skipped_with_a_warning(seed_corpus, tmp_path):
     assert again.added == 0 and again.embedded_chunks == 0 and any(w.startswith("huge") for w in again.warnings)
 
 
-def test_oversized_article_warning_on_the_command_line(seed_corpus, tmp_path, capsys, monkeypatch):
-    import assistant.embed
+def test_oversized_article_warning_on_the_command_line(seed_corpus, tmp_path, capsys, monkeypatch, hash_model):
     from assistant.cli import main
 
-    monkeypatch.setattr(assistant.embed, "load_encoder", lambda *a, **k: HashEncoder())
     monkeypatch.setenv("ASSISTANT_MAX_ARTICLE_CHARS", "5000")
     (seed_corpus / "huge.txt").write_text("x " * 4000, encoding="utf-8")
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"), "--quiet", "--model", "hash-encoder"]) == 0

@@ -119,38 +119,30 @@ def test_incremental_build_keeps_copies_unembedded_and_promotes_a_copy(tmp_path)
     assert a.citations[0].doc_id == "coast-post-bridge-copy" and a.citations[0].source == "Coast Post"
 
 
-def test_cli_ask_as_of_since_history_and_index_report(news_index, capsys, tmp_path):
+def test_cli_ask_as_of_since_history_and_index_report(news_index, capsys, tmp_path, hash_model):
     ix, _, _ = news_index
-    from tests.fakes import HashEncoder
-    import assistant.embed as embed_mod
-
-    orig = embed_mod.load_encoder
-    embed_mod.load_encoder = lambda *a, **k: HashEncoder()
-    try:
-        assert main(["ask", "What is the latest cost estimate?", "--index", str(ix), "--as-of", AS_OF, "--json"]) == 0
-        out = json.loads(capsys.readouterr().out)
-        assert out["as_of"] == AS_OF and out["time_range"]["latest"] is True
-        assert out["citations"][0]["doc_id"] == "harbour-bridge-revised" and out["citations"][1]["earlier_report"]
-        assert main(["ask", "What happened last week?", "--index", str(ix), "--as-of", AS_OF]) == 0
-        text = capsys.readouterr().out
-        assert "Articles dated 2026-03-02 to 2026-03-08 (“last week”, as of 2026-03-11)" in text
-        assert "also reported by: Coast Post, 2026-03-03" in text
-        assert main(["ask", "bridge", "--index", str(ix), "--since", "2026-3-1"]) == 2
-        assert "YYYY-MM-DD" in capsys.readouterr().err
-        # --history: one turn per flag; the question is never swallowed
-        assert main(["ask", "How much will it cost?", "--history", "Tell me about the harbour bridge",
-                     "--history", "Who won the marathon?", "--index", str(ix), "--json"]) == 0
-        out = json.loads(capsys.readouterr().out)
-        assert out["question"] == "How much will it cost?"
-        assert main(["ask", "--history", "Tell me about the harbour bridge", "How much will it cost?",
-                     "--index", str(ix), "--json"]) == 0
-        out = json.loads(capsys.readouterr().out)
-        assert out["question"] == "How much will it cost?" and "harbour bridge" in out["query"].lower()
-        assert main(["index", "--corpus", str(NEWS), "--index", str(tmp_path / "ix2"), "--quiet"]) == 0
-        assert "near-duplicates: 1 copy collapsed into 1 article(s): harbour-bridge-cost kept, coast-post-bridge-copy collapsed" \
-            in capsys.readouterr().out
-    finally:
-        embed_mod.load_encoder = orig
+    assert main(["ask", "What is the latest cost estimate?", "--index", str(ix), "--as-of", AS_OF, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["as_of"] == AS_OF and out["time_range"]["latest"] is True
+    assert out["citations"][0]["doc_id"] == "harbour-bridge-revised" and out["citations"][1]["earlier_report"]
+    assert main(["ask", "What happened last week?", "--index", str(ix), "--as-of", AS_OF]) == 0
+    text = capsys.readouterr().out
+    assert "Articles dated 2026-03-02 to 2026-03-08 (“last week”, as of 2026-03-11)" in text
+    assert "also reported by: Coast Post, 2026-03-03" in text
+    assert main(["ask", "bridge", "--index", str(ix), "--since", "2026-3-1"]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+    # --history: one turn per flag; the question is never swallowed
+    assert main(["ask", "How much will it cost?", "--history", "Tell me about the harbour bridge",
+                 "--history", "Who won the marathon?", "--index", str(ix), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["question"] == "How much will it cost?"
+    assert main(["ask", "--history", "Tell me about the harbour bridge", "How much will it cost?",
+                 "--index", str(ix), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["question"] == "How much will it cost?" and "harbour bridge" in out["query"].lower()
+    assert main(["index", "--corpus", str(NEWS), "--index", str(tmp_path / "ix2"), "--quiet"]) == 0
+    assert "near-duplicates: 1 copy collapsed into 1 article(s): harbour-bridge-cost kept, coast-post-bridge-copy collapsed" \
+        in capsys.readouterr().out
 
 
 def test_eval_line_with_as_of_is_answered_against_that_date(tmp_path):
@@ -178,22 +170,15 @@ def test_eval_line_with_as_of_is_answered_against_that_date(tmp_path):
         parse_jsonl('{"id": "x", "question": "q?", "answers": [], "gold_doc_ids": [], "as_of": "March"}\n')
 
 
-def test_json_and_api_give_the_same_citation_fields(news_index, capsys):
+def test_json_and_api_give_the_same_citation_fields(news_index, capsys, hash_model):
     """`assistant ask --json` and the web API return the same JSON, news fields included."""
     from gradio_client import Client
 
-    import assistant.embed as embed_mod
     from assistant.ui import build_app
-    from tests.fakes import HashEncoder
 
     ix, enc, _ = news_index
-    orig = embed_mod.load_encoder
-    embed_mod.load_encoder = lambda *a, **k: HashEncoder()
-    try:
-        assert main(["ask", "What is the latest cost estimate?", "--index", str(ix), "--as-of", AS_OF, "--json"]) == 0
-        cli = json.loads(capsys.readouterr().out)
-    finally:
-        embed_mod.load_encoder = orig
+    assert main(["ask", "What is the latest cost estimate?", "--index", str(ix), "--as-of", AS_OF, "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
     app = build_app(Assistant.open(ix, encoder=enc))
     app.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     try:
