@@ -238,6 +238,17 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
                 gr.update(choices=[(f"{r[0]} ({r[3]})", r[3]) for r in lib.rows()], value=None),
                 gr.update(samples=examples_now()), header())
 
+    def change_library(change, done: str, unchanged: str):
+        """(result, None), or (None, the page's outputs saying why nothing changed): a bad
+        article is the user's to fix, anything else is logged (the build is atomic)."""
+        try:
+            return change(), None
+        except AssistantError as e:
+            return None, library_outputs(f"Not {done}: {e}")
+        except Exception:
+            log.exception("library change failed (not %s)", done)
+            return None, library_outputs(f"Not {done}: indexing failed; {unchanged}.")
+
     def on_upload(files, progress=gr.Progress(track_tqdm=True)):
         if not files:
             return library_outputs("")
@@ -256,14 +267,11 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
                 items.append((name, Path(path).read_bytes()))
             except OSError:
                 refused.append(f"{name}: the upload could not be read; try again.")
-        try:
-            progress(0, desc="Indexing")
-            result = lib.upload(items, progress=True)
-        except AssistantError as e:
-            return library_outputs(f"Not added: {e}")
-        except Exception:
-            log.exception("upload failed")
-            return library_outputs("Not added: indexing failed; the previous articles are unchanged.")
+        progress(0, desc="Indexing")
+        result, failed = change_library(lambda: lib.upload(items, progress=True), "added",
+                                        "the previous articles are unchanged")
+        if failed:
+            return failed
         lines = []
         if result.added:
             titles = [lib.articles[d].title for d in result.added if d in lib.articles]
@@ -274,13 +282,10 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
     def on_remove(doc_id, progress=gr.Progress(track_tqdm=True)):
         if not doc_id:
             return library_outputs("Choose an article to remove first.")
-        try:
-            title = lib.remove(doc_id, progress=True)
-        except AssistantError as e:
-            return library_outputs(f"Not removed: {e}")
-        except Exception:
-            log.exception("remove failed")
-            return library_outputs("Not removed: indexing failed; the articles are unchanged.")
+        title, failed = change_library(lambda: lib.remove(doc_id, progress=True), "removed",
+                                       "the articles are unchanged")
+        if failed:
+            return failed
         return library_outputs(f"Removed “{title}” and re-indexed.")
 
     with gr.Blocks(title="Ask the articles", analytics_enabled=False) as app:
