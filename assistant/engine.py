@@ -53,6 +53,7 @@ class Assistant:
         self.copies: dict[str, list[str]] = dict(stored.manifest.get("duplicates") or {})
         self.copy_ids = {d for ds in self.copies.values() for d in ds if d in stored.articles}
         self._article_terms: dict[str, set[str]] = {}
+        self._searchable: tuple[str, ...] | None = None
 
     @classmethod
     def open(cls, index_dir: str | Path, settings: Settings | None = None, encoder: Encoder | None = None,
@@ -121,7 +122,7 @@ class Assistant:
                 raise QuestionError("No articles are selected: choose at least one article to search.")
         day = parse_as_of(as_of)
         explicit = explicit_range(since, until)
-        base = [d for d in (doc_ids if doc_ids is not None else self.articles) if d not in self.copy_ids]
+        base = self.searchable() if doc_ids is None else tuple(d for d in doc_ids if d not in self.copy_ids)
         prepared: list[tuple | AssistantError] = []
         for question, history in items:
             try:
@@ -233,6 +234,13 @@ class Assistant:
                           self.article_terms)
             out.append((found, cands, X))
         return out
+
+    def searchable(self) -> tuple[str, ...]:
+        """Every article a question may search: all but the syndicated copies (which answer
+        through their original). Built once per opened index, not once per question."""
+        if self._searchable is None:
+            self._searchable = tuple(d for d in self.articles if d not in self.copy_ids)
+        return self._searchable
 
     def article_terms(self, doc_id: str) -> set[str]:
         """The stemmed content terms of an article (cached)."""

@@ -167,7 +167,7 @@ def same_thing(a: str, b: str) -> bool:
 class Scope:
     question: str  # the question without its time words (what is searched and scored)
     range: TimeRange | None
-    doc_ids: list[str]  # the articles searched
+    doc_ids: Sequence[str]  # the articles searched (shared with the caller: never mutated)
     digest: bool = False  # "what happened last week?": the lead of each article in the range
 
 
@@ -194,7 +194,7 @@ def scope_question(question: str, as_of: dt.date, explicit: TimeRange | None, ba
     if explicit is not None:
         rng = replace(explicit, latest=bool(rng and rng.latest))
     search_q = parsed.cleaned or question
-    docs = list(base)
+    docs = base  # not copied: with no dates to apply, every question shares the engine's list
     if rng is not None and rng.filters:
         inside = [d for d in base if in_range(info_of(articles, d).date, rng)]
         if inside or explicit is not None or parsed.relative:

@@ -78,6 +78,21 @@ def test_syndicated_copy_is_collapsed(news_index, news):
     assert orig.to_dict()["also_reported_by"][0]["source"] == "Coast Post"
 
 
+def test_searchable_articles_are_listed_once_per_index_not_per_question(news, monkeypatch):
+    from assistant import recency
+    from assistant.timeparse import parse_as_of
+
+    assert set(news.searchable()) == set(news.articles) - {"coast-post-bridge-copy"}
+    seen = []
+    real = recency.scope_question
+    monkeypatch.setattr(recency, "scope_question", lambda q, day, ex, base, arts: seen.append(base) or real(q, day, ex, base, arts))
+    news.ask("How much will the harbour bridge cost?", as_of=AS_OF)
+    news.ask("Who won the marathon?", as_of=AS_OF)
+    assert len(seen) == 2 and seen[0] is seen[1] is news.searchable()
+    # with no dates to apply, the scope searches that same list, uncopied
+    assert recency.scope_question("Who won the marathon?", parse_as_of(AS_OF), None, seen[0], news.articles).doc_ids is seen[0]
+
+
 def test_relative_range_without_articles_says_so(news):
     a = news.ask("What happened yesterday?", as_of=AS_OF)
     assert a.abstained and a.searched_articles == 0
