@@ -12,7 +12,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from .features import FEATURES, candidates, featurize, is_furniture
-from .lexical import terms
+from .lexical import answer_terms as terms
 from .span import answer_span
 from .types import Answer, Article, Citation, Hit
 

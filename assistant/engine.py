@@ -15,10 +15,10 @@ from . import embed
 from .embed import Encoder
 from .errors import AssistantError, IndexMismatchError, QuestionError
 from .features import candidates, featurize
-from .lexical import terms
+from .lexical import answer_terms as terms
 from .retrieve import Retriever, diversify
 from . import recency
-from .rewrite import Subject, names_in, resolve
+from .rewrite import Subject, names_in, points_back, resolve
 from .settings import Settings
 from .store import StoredIndex, load_index
 from .timeparse import explicit_range, parse_as_of
@@ -203,11 +203,18 @@ class Assistant:
 
     def follow_up(self, question: str, history: Sequence[str]) -> tuple[str, Subject]:
         """The query to search and the conversation's subject (see ``rewrite.resolve``).
-        A question naming something its subject's articles never mention changes the subject."""
+        A question naming something its subject's articles never mention changes the subject.
+        A short question that does not point back ("Where is the meeting?") but whose words
+        are all in the subject's article is searched as asked, in that article first: the
+        subject's words would only pull the answer toward the earlier topic."""
         query, subject = resolve(question, history, self._locate)
         own = [n for n in names_in(question) if n not in subject.words]
         if subject.doc_ids and own and not any(set(terms(n)) <= self.article_terms(d) for n in own for d in subject.doc_ids):
             return question, Subject()
+        if query != question and subject.doc_ids and not points_back(question):
+            words = set(terms(question))
+            if words and any(words <= self.article_terms(d) for d in subject.doc_ids):
+                return question, subject
         return query, subject
 
     def _locate(self, query: str) -> tuple[tuple[str, ...], str]:

@@ -325,6 +325,7 @@ _NULL_WHY = {
     "abstention_accuracy": "no unanswerable questions",
     "citation_precision": "no citations",
     "sentences_per_answer": "no question was answered",
+    "answer_span_precision": "no answer part was marked",
     "quote_exactness": "no citations",
     "latency_ms_p50": "no question was answered",
     "latency_ms_p95": "no question was answered",

@@ -14,7 +14,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .lexical import terms
+from .lexical import answer_terms as terms
 from .text import split_sentences
 from .types import Article, Hit
 
@@ -66,6 +66,13 @@ def is_furniture(sentence: str) -> bool:
     """A photo caption, byline, credit or footer line."""
     s = sentence.strip()
     return bool(_FURNITURE.search(s) or _FURNITURE_ANYWHERE.search(s) or _BYLINE.match(s))
+
+
+def is_caption(paragraph: str) -> bool:
+    """A short paragraph that is a photo caption as a whole: every sentence of "Residents
+    queue at the office on Monday. (Courier photo by Sam Oduya)" is furniture, not only the
+    credit that the sentence splitter cuts off."""
+    return len(paragraph.split()) <= 60 and is_furniture(paragraph)
 
 
 # ---------------------------------------------------------------- candidates
@@ -156,6 +163,7 @@ def featurize(
 
     sent_terms: list[set[str]] = []
     cache_par: dict[tuple[str, int], set[str]] = {}
+    caption: dict[tuple[str, int], bool] = {}
     rows = []
     for c in cands:
         doc = c.hit.chunk.doc_id
@@ -166,6 +174,7 @@ def featurize(
         pa, pb = _paragraph(text, c.start, c.end)
         if (doc, pa) not in cache_par:
             cache_par[(doc, pa)] = set(terms(text[pa:pb]))
+            caption[(doc, pa)] = is_caption(text[pa:pb])
         rows.append((c, doc, text, s, st, pa, pb))
 
     by_doc: dict[str, list[int]] = {}
@@ -209,7 +218,7 @@ def featurize(
         f["length"] = math.log1p(len(st))
         f["position"] = 1.0 / (1.0 + text.count("\n\n", 0, c.start))
         f["paragraph_start"] = 1.0 if not text[pa:c.start].strip() else 0.0
-        f["furniture"] = 1.0 if is_furniture(s) else 0.0
+        f["furniture"] = 1.0 if is_furniture(s) or caption[(doc, pa)] else 0.0
         f["asks_furniture"] = 1.0 if asks_furniture else 0.0
         s_words = set(w.lower() for w in re.findall(r"[\w’'-]+", s))
         new_names = [m.group() for m in _CAPWORD.finditer(s) if m.start() > 0 and m.group().lower() not in q_words]

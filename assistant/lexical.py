@@ -49,6 +49,35 @@ def terms(text: str) -> list[str]:
     return [_stem(w) for w in _WORD.findall(text.lower()) if w not in stop]
 
 
+# irregular past forms, stemmed, mapped to their verb's stem ("said" -> "say"): the answer
+# stage matches "What did the chair say?" with "The chair said …". Retrieval (BM25) keeps
+# plain ``terms`` so that built indexes stay valid.
+_IRREGULAR_FORMS = """say said|tell told|win won|lose lost|buy bought|sell sold|pay paid|build built|make made|
+take took taken|give gave given|find found|meet met|hold held|rise rose risen|fall fell fallen|begin began begun|
+come came|know knew known|think thought|bring brought|spend spent|keep kept|lead led|run ran|send sent|
+choose chose chosen|speak spoke spoken|write wrote written|steal stole stolen|fight fought|catch caught|teach taught|
+seek sought|grow grew grown|drive drove driven|strike struck|break broke broken|see saw seen|become became|
+draw drew drawn|fly flew flown|throw threw thrown|shoot shot|flee fled|feed fed|lend lent|mean meant|hear heard|
+stand stood|understand understood|sit sat|lay laid|deal dealt|sink sank sunk|hide hid hidden|ride rode ridden|
+freeze froze frozen|eat ate eaten|forget forgot forgotten|leave left|go went gone"""
+
+
+@lru_cache(maxsize=1)
+def _irregular() -> dict[str, str]:
+    out = {}
+    for group in _IRREGULAR_FORMS.replace("\n", "").split("|"):
+        base, *forms = group.split()
+        for form in forms:
+            out[_stem(form)] = _stem(base)
+    return out
+
+
+def answer_terms(text: str) -> list[str]:
+    """``terms`` with irregular verb forms joined to their verb: the answer stage's words."""
+    irregular = _irregular()
+    return [irregular.get(t, t) for t in terms(text)]
+
+
 class LexicalIndex:
     """BM25 (``bm25s``) over chunk texts, plus document frequencies for term weighting.
     Built from texts, or loaded (memory-mapped) from the arrays ``save`` wrote."""

@@ -17,6 +17,9 @@ Conventions (also in eval/README.md):
 * A question that raised an error is a miss: 0 on every answerable metric, not abstained
   (so it also fails ``abstention_accuracy``), no citations, and no latency (a fast failure
   must not flatter the latency figures).
+* ``answer_span_precision``: of the answer parts marked inside the quotes (``answer_span``)
+  of answerable questions, the share that agree with a gold answer (one contains the
+  other, as whole normalised tokens).
 * A metric with nothing to measure it (no answerable questions, no citations, ...) is
   ``None`` (JSON null), never 0 or 1.
 """
@@ -44,6 +47,7 @@ SUMMARY_KEYS = (
     "abstention_accuracy",
     "false_abstention_rate",
     "sentences_per_answer",
+    "answer_span_precision",
     "latency_ms_p50",
     "latency_ms_p95",
 )
@@ -177,6 +181,8 @@ def score_question(
                     "answer_recall": None, "exact_match": None, "f1": None})
 
     citations = answer.citations if answer is not None else ()
+    spans = [articles[c.doc_id].text[c.answer_span[0]:c.answer_span[1]] for c in citations
+             if answerable and c.answer_span is not None and c.doc_id in articles]
     n_gold = sum(1 for c in citations if c.doc_id in gold)
     n_exact = sum(1 for c in citations if quote_is_exact(c.quote, c.doc_id, c.start, c.end, articles))
     row.update({
@@ -185,9 +191,25 @@ def score_question(
         "n_quotes_exact": n_exact,
         "citation_precision": _share(n_gold, len(citations)),
         "quote_exactness": _share(n_exact, len(citations)),
+        "n_spans": len(spans),
+        "n_spans_right": sum(1 for t in spans if span_agrees(t, answers)),
         "latency_ms": None if answer is None or latency_ms is None else round(float(latency_ms), 2),
     })
     return row
+
+
+def span_agrees(marked: str, golds: Sequence[str]) -> bool:
+    """Whether a marked answer part and a gold answer agree: either contains the other as
+    whole normalised tokens ("about 3,100 homes" and "3,100"; "Tom Brandt" and "Councillor
+    Tom Brandt")."""
+    m = normalize_answer(marked, unicode_punct=True)
+    if not m:
+        return False
+    for g in golds:
+        ng = normalize_answer(g, unicode_punct=True)
+        if ng and (f" {ng} " in f" {m} " or f" {m} " in f" {ng} "):
+            return True
+    return False
 
 
 def quote_is_exact(quote: str, doc_id: str, start: int, end: int, articles: Mapping[str, Article]) -> bool:
@@ -223,6 +245,8 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "abstention_accuracy": _round(_share(sum(1 for r in unanswerable if r["abstained"]), len(unanswerable))),
         "false_abstention_rate": _round(_share(sum(1 for r in answerable if r["abstained"]), len(answerable))),
         "sentences_per_answer": _round(_share(sum(r["n_citations"] for r in answered), len(answered))),
+        "answer_span_precision": _round(_share(sum(r.get("n_spans_right", 0) for r in answerable),
+                                               sum(r.get("n_spans", 0) for r in answerable))),
         "latency_ms_p50": _round(percentile(latencies, 50), 1),
         "latency_ms_p95": _round(percentile(latencies, 95), 1),
     }

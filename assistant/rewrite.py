@@ -35,11 +35,14 @@ class Subject:
     doc_ids: tuple[str, ...] = ()
 
 
+def points_back(question: str) -> bool:
+    """True when the question refers to the conversation ("it", "the mine", "And …")."""
+    return bool(_ANAPHORA.search(question) or _OPENERS.match(question))
+
+
 def is_follow_up(question: str) -> bool:
     """True when the question points back at the conversation or is too thin to stand alone."""
-    if _ANAPHORA.search(question) or _OPENERS.match(question):
-        return True
-    return len(terms(question)) < 2
+    return points_back(question) or len(terms(question)) < 2
 
 
 def names_in(turn: str) -> list[str]:
@@ -60,17 +63,28 @@ def key_words(turn: str, context: str = "") -> list[str]:
     out = list(names_in(turn))
     have = {t for n in out for t in terms(n)}
     ctx = set(terms(context))
-    words = re.findall(r"[\w’'-]+", turn)
-    # "How much will the tram line cost?": after an auxiliary, the last word is the verb the
-    # question asks about, not its subject
-    if len(words) > 2 and words[-1].islower() and _AUX.intersection(w.lower() for w in words[:-1]):
-        words = words[:-1]
+    words = _subject_words(turn)
     for w in words:
         t = terms(w)
         if t and t[0] in ctx and t[0] not in have and w.lower() not in _QUESTION_WORDS:
             out.append(w)
             have.add(t[0])
     return out
+
+
+def _subject_words(turn: str) -> list[str]:
+    words = re.findall(r"[\w’'-]+", turn)
+    # "How much will the tram line cost?": after an auxiliary, the last word is the verb the
+    # question asks about, not its subject
+    if len(words) > 2 and words[-1].islower() and _AUX.intersection(w.lower() for w in words[:-1]):
+        words = words[:-1]
+    return words
+
+
+def topic_words(turn: str) -> list[str]:
+    """The content words of a turn, without the verb it asks about ("When will construction
+    start?" -> ["construction"]): its subject when no name or article word marks one."""
+    return [w for w in _subject_words(turn) if terms(w) and w.lower() not in _QUESTION_WORDS]
 
 
 def with_subject(question: str, subject: Subject) -> str:
@@ -99,7 +113,9 @@ def resolve(
             subject = Subject(subject.words, docs or subject.doc_ids)
         else:
             docs, context = locate(turn) if locate else ((), "")
-            words = key_words(turn, context)[:MAX_SUBJECT_WORDS]
+            # a turn that stands on its own sets the subject: its names and the words its
+            # article's title or lead uses, else its own content words
+            words = (key_words(turn, context) or topic_words(turn))[:MAX_SUBJECT_WORDS]
             if words or not subject.words:
                 subject = Subject(tuple(words), docs)
     if not turns or not is_follow_up(question):

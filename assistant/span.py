@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from .features import question_type
-from .lexical import terms
+from .lexical import answer_terms as terms
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
 _NUM = r"(?:\d[\d,]*(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|a few|several|dozens of|hundreds of|thousands of)"
@@ -29,37 +29,133 @@ _DATE = re.compile(
     re.I,
 )
 _NAME = re.compile(r"\b(?:[A-Z][\w’'.-]*|of|the|de|von|van|al|bin)(?:\s+(?:[A-Z][\w’'.-]*|of|the|de|von|van|al|bin))*")
-_PLACE = re.compile(r"\b(?:in|at|near|from|into|across|outside|inside|located in)\s+((?:the\s+)?[A-Z][\w’'-]*(?:[\s,]+(?:of\s+)?[A-Z][\w’'-]*)*)")
+_PLACE_NOUN = r"(?:library|hall|centre|center|station|airport|port|harbour|harbor|district|province|county|region|state|city|town|village|island|river|valley|mountains?|street|road|square|park|stadium|school|university|college|hospital|church|cathedral|palace|museum|mine|plant|works|factory|border|coast|bay|lake|office|building|court|prison|camp|base)"
+_PLACE = re.compile(r"\b(?:in|at|near|from|into|across|outside|inside|located in|based in|held at|to)\s+((?:the\s+)?(?:[a-z]+(?:ing|ern|ed)\s+)?[A-Z][\w’'-]*(?:[\s,]+(?:of\s+)?[A-Z][\w’'-]*)*(?:\s+" + _PLACE_NOUN + r")?)\b")
 _LEAD_STOP = {"the", "of", "de", "von", "van", "al", "bin", "a", "an", "in", "on", "at"}
+
+
+_DATE_WORD = re.compile(rf"^(?:{_MONTH}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)$", re.I)
+_YEAR_ONLY = re.compile(r"^(?:in |since |by |until |from )?(?:1[0-9]|20)\d\d$")
+_MEASURE = re.compile(
+    rf"(?:(?:more|less) than |over |under |about |around |nearly |almost |up to |at least |some |roughly |approximately )?"
+    rf"{_NUM}(?:[ -](?:and a half|half))?[ -](?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|"
+    rf"kilomet(?:re|er)s?|km|miles?|met(?:re|er)s?|m|feet|foot|ft|inches|centimet(?:re|er)s?|cm|kilograms?|kg|tonnes?|tons?|pounds?|lb|"
+    rf"litres?|liters?|gallons?|hectares?|acres?|square (?:kilomet(?:re|er)s?|miles?|met(?:re|er)s?|feet)|storeys?|stories|floors?)\b"
+    rf"(?: (?:long|old|tall|high|wide|deep|away|per \w+|a \w+))?",
+    re.I,
+)
+_MONEY_Q = re.compile(r"\b(cost|costs|price|pay|paid|spend|spent|worth|budget|money|fund\w*|salary|wages?|fee|fine|earn\w*|revenue|profit|debt|loan|invest\w*|raise[ds]?|charge\w*|bill|bills|sum|dollars?|pounds|euros|won|yuan)\b", re.I)
+_PERCENT_Q = re.compile(r"\b(percent|percentage|per cent|rate|share|proportion|%)\b", re.I)
+_WORD_RE = re.compile(r"[\w’'$€£¥₩%.,-]+")
 
 
 def answer_span(question: str, sentence: str) -> tuple[int, int] | None:
     """``(start, end)`` of the answering part of ``sentence``, or None when the question's
-    type is unclear or nothing of that type is found. Prefers a match that does not
-    repeat the question's own words."""
+    type is unclear or nothing of that type is found. Among the matches of the wanted type
+    it prefers one that does not repeat the question's words, fits what the question asks
+    for (money for "how much … cost", the counted noun for "how many homes", a month for
+    "what month"), and stands nearest the question's words in the sentence."""
     qtype = question_type(question)
     q_terms = set(terms(question))
-    if qtype == "amount" and re.search(r"\bhow (much|many)\b|\bwhat (percentage|percent|number|amount|share)\b", question, re.I):
-        found = [m.span() for m in _AMOUNT.finditer(sentence) if re.search(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|few|several|dozens|hundreds|thousands)\b", m.group(), re.I)]
+    q_words = set(re.findall(r"\w+", question.lower()))
+    fits = lambda piece: 0  # noqa: E731
+    if qtype == "amount" and re.search(r"\bhow (long|far|old|big|large|tall|high|deep|wide)\b", question, re.I) \
+            and not re.search(r"\bhow (much|many)\b", question, re.I):
+        found = [m.span() for m in _MEASURE.finditer(sentence)]
+    elif qtype == "amount" and re.search(r"\bhow (much|many)\b|\bwhat (percentage|percent|number|amount|share)\b", question, re.I):
+        found = [m.span() for m in _AMOUNT.finditer(sentence)
+                 if re.search(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|few|several|dozens|hundreds|thousands)\b", m.group(), re.I)
+                 and not _YEAR_ONLY.match(m.group().strip())]
+        found = [_trim_amount(sentence, a, b) for a, b in found]
+        counted = _counted(question)
+        money, percent = bool(_MONEY_Q.search(question)), bool(_PERCENT_Q.search(question))
+
+        def fits(piece: str) -> int:
+            if money and re.search(_CURRENCY, piece):
+                return 1
+            if percent and re.search(r"%|percent|per cent", piece, re.I):
+                return 1
+            return 1 if counted and counted & set(terms(piece)) else 0
     elif qtype == "when":
         found = [m.span() for m in _DATE.finditer(sentence)]
+        wants = re.search(r"\b(year|month|day|century|decade)\b", question, re.I)
+        if wants:
+            kind = wants.group(1).lower()
+            test = {"year": r"\b\d{4}\b", "month": _MONTH, "day": rf"\b\d{{1,2}}\b|day\b", "century": r"century",
+                    "decade": r"\d0s\b"}[kind]
+            fits = lambda piece: 1 if re.search(test, piece, re.I) else 0  # noqa: E731
     elif qtype == "who":
-        found = [_trim_name(sentence, m.start(), m.end()) for m in _NAME.finditer(sentence)]
-        found = [s for s in found if s and s[0] > 0 or (s and not _first_word_generic(sentence))]
+        found = [_trim_name(sentence, *_drop_sentence_start(sentence, m.start(), m.end())) for m in _NAME.finditer(sentence)]
+        found = [s for s in found if s and not _DATE_WORD.match(sentence[s[0]:s[1]])]
     elif qtype == "where":
         found = [m.span(1) for m in _PLACE.finditer(sentence)]
     else:
         return None
+    near = _nearness(sentence, q_terms)
     best = None
     for a, b in (s for s in found if s):
         piece = sentence[a:b]
-        new = [t for t in terms(piece) if t not in q_terms]
+        if qtype in ("who", "where"):
+            new = [t for t in terms(piece) if t not in q_terms]
+        else:  # "May", "one": stopwords to the term matcher, answers here
+            new = [w for w in re.findall(r"\w+", piece.lower()) if w not in q_words and w not in _FILLER]
         if qtype in ("who", "where") and not new:
             continue  # the question's own name is not the answer
-        score = (len(new) > 0, -a)
+        score = (len(new) > 0, fits(piece), -near(a, b), -a)
         if best is None or score > best[0]:
             best = (score, (a, b))
     return best[1] if best else None
+
+
+def _nearness(sentence: str, q_terms: set[str]):
+    """distance(a, b): words between the span and the nearest of the question's words in
+    the sentence (0 when the sentence holds none of them)."""
+    words = [(m.start(), m.end(), set(terms(m.group()))) for m in _WORD_RE.finditer(sentence)]
+    hits = [i for i, (_, _, t) in enumerate(words) if t & q_terms]
+
+    def distance(a: int, b: int) -> int:
+        inside = [i for i, (s, e, _) in enumerate(words) if s < b and a < e]
+        if not hits or not inside:
+            return 0
+        lo, hi = inside[0], inside[-1]
+        return min(0 if lo <= h <= hi else (lo - h if h < lo else h - hi) for h in hits)
+
+    return distance
+
+
+def _counted(question: str) -> set[str]:
+    """The noun "how many" counts ("how many homes …" -> {"home"})."""
+    m = re.search(r"\bhow many ([\w-]+)(?: ([\w-]+))?", question, re.I)
+    return set(terms(" ".join(g for g in m.groups() if g))) if m else set()
+
+
+def _trim_amount(sentence: str, a: int, b: int) -> tuple[int, int]:
+    """An amount without a trailing function word ("20 to" -> "20")."""
+    words = list(re.finditer(r"\S+", sentence[a:b]))
+    while len(words) > 1 and words[-1].group().lower().strip(".,;:") in _TAIL_STOP:
+        words.pop()
+    e = a + words[-1].end() if words else b
+    while e > a and sentence[e - 1] in ".,;:":
+        e -= 1
+    return a, e
+
+
+_FILLER = {"the", "a", "an", "of", "in", "on", "at", "by", "since", "until", "from", "about", "over", "under", "some"}
+_TAIL_STOP = {"to", "and", "or", "of", "the", "a", "an", "in", "on", "at", "for", "from", "by", "with", "than", "as", "is",
+              "was", "were", "are", "be", "been", "that", "which", "who", "this", "it", "its", "their", "his", "her"}
+
+
+def _drop_sentence_start(sentence: str, a: int, b: int) -> tuple[int, int]:
+    """A capitalised first word of the sentence is a name only when the next word is
+    capitalised too ("Tom Brandt said", not "Healers" or "When the Mongols")."""
+    if a > 0 and sentence[:a].strip():
+        return a, b
+    words = list(re.finditer(r"\S+", sentence[a:b]))
+    if len(words) >= 2 and words[1].group()[:1].isupper():
+        return a, b
+    if len(words) < 2:
+        return a, a
+    return a + words[1].start(), b
 
 
 def _trim_name(sentence: str, a: int, b: int) -> tuple[int, int] | None:

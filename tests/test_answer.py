@@ -7,10 +7,11 @@ import shutil
 import numpy as np
 import pytest
 
-from assistant.features import FEATURES, featurize, candidates, is_furniture, question_type
-from assistant.rewrite import Subject, is_follow_up, key_words, resolve, with_subject
+from assistant.features import FEATURES, featurize, candidates, is_caption, is_furniture, question_type
+from assistant.rewrite import Subject, is_follow_up, key_words, resolve, topic_words, with_subject
 from assistant.scorer import DEFAULT_DIR, ScorerError, Trees, load_scorer
 from assistant.span import answer_span
+from assistant.types import Article, Chunk, Hit
 from tests.fakes import DATA
 
 TRAM = DATA / "tram"
@@ -36,6 +37,23 @@ def test_question_types(question, kind):
     ("When will the line open?", "Construction is scheduled to begin soon, and the line is expected to open in late 2030.", "in late 2030"),
     ("Who led the opposition to the tram?", "Councillor Tom Brandt led the opposition to the tram, arguing that costs rose.", "Councillor Tom Brandt"),
     ("Where is Musan Mine?", "The move also impacted operations at the Musan Mine, which is located in North Hamgyong Province.", "North Hamgyong Province"),
+    # the money for a cost question, not the year that comes first
+    ("How much will the new plant cost?",
+     "The new plant, on the site of the 1961 Eastbank works, will cost an estimated $96 million and is designed to treat 40 million litres a day.",
+     "$96 million"),
+    ("How much water will the new plant treat?",
+     "The new plant, on the site of the 1961 Eastbank works, will cost an estimated $96 million and is designed to treat 40 million litres a day.",
+     "40 million litres a day"),
+    ("How many homes still have lead pipes?", "The pipes still serve 12 schools and about 3,100 homes in the north.", "about 3,100 homes"),
+    ("How long will construction take?", "Construction is expected to start in March and take about 30 months.", "about 30 months"),
+    ("How long will the line be?", "The line will run 14.5 kilometres from the central station to the campus.", "14.5 kilometres"),
+    ("What month are the elections held?", "Since 1999 the elections have been held every four years in May.", "in May"),
+    # a capitalised first word is not a name unless the next word is capitalised too
+    ("Who voted against the increase?", "Board member Carl Hensley voted against the increase.", "Carl Hensley"),
+    ("Who kicked Ethelred out?", "Because of this, Ethelred fled in 1013, when he was forced from his kingdom by Sweyn Forkbeard.",
+     "Sweyn Forkbeard"),
+    ("Where is the meeting?", "A public meeting will be held at the Millbrook library on October 28.", "the Millbrook library"),
+    ("Where will the town get water?", "The town will buy water from the neighbouring Ashford district.", "the neighbouring Ashford district"),
 ])
 def test_answer_span_marks_the_answering_part(question, sentence, part):
     span = answer_span(question, sentence)
@@ -61,6 +79,20 @@ def test_captions_and_credits_are_recognised(line, furniture):
     assert is_furniture(line) is furniture
 
 
+def test_every_sentence_of_a_caption_paragraph_is_furniture():
+    # the splitter cuts the credit off; the scene sentence before it is caption too
+    text = ("Residents queue at the Millbrook water office on Monday. (Courier photo by Sam Oduya)\n\n"
+            "Millbrook households will pay about 18 percent more for water from January.")
+    arts = {"w": Article("w", "Water bills to rise", text)}
+    cands = candidates([Hit(Chunk("w", 0, len(text), text), "Water bills to rise", 1.0, 1)], arts)
+    X = featurize("Who lives in Millbrook?", "Who lives in Millbrook?", cands, arts, lambda t: 1.0)
+    marked = {text[c.start:c.end]: X[c.index, FEATURES.index("furniture")] for c in cands}
+    assert marked["Residents queue at the Millbrook water office on Monday."] == 1.0
+    assert marked["Millbrook households will pay about 18 percent more for water from January."] == 0.0
+    assert is_caption("Residents queue on Monday. (Courier photo by Sam Oduya)")
+    assert not is_caption("The council voted 9 to 4 on Tuesday. It approved the line (AP reported).")
+
+
 def test_follow_up_keeps_the_subject_of_the_conversation():
     lead = "Council approves Riverside tram line despite rising costs\nThe council voted to approve the Riverside tram line"
     locate = lambda q: (("riverside-tram",), lead)  # noqa: E731
@@ -70,6 +102,17 @@ def test_follow_up_keeps_the_subject_of_the_conversation():
     assert "tram" in query and "line" in query and "opposed" not in query and "open" not in query.split("?")[1]
     # a question that stands on its own is searched as it is
     assert resolve("How many passengers per day will the Riverside tram carry?", history, locate)[0].endswith("carry?")
+
+
+def test_a_new_standalone_turn_moves_the_subject_even_without_names_or_lead_words():
+    lead = "Water bills to rise as treatment plant is rebuilt\nHouseholds will pay more to fund a new treatment plant."
+    locate = lambda q: (("water",), lead)  # noqa: E731
+    history = ["How much will the new plant cost?", "When will construction start?"]
+    query, subject = resolve("How long will it take?", history, locate)
+    assert query == "How long will it take? (construction)" and subject.doc_ids == ("water",)
+    assert topic_words("When will construction start?") == ["construction"]
+    # a follow-up turn does not move it
+    assert resolve("Who opposed it?", history[:1] + ["When will it open?"], locate)[0] == "Who opposed it? (new plant)"
 
 
 def test_subject_words_are_names_and_words_of_the_subject_article():
@@ -174,6 +217,16 @@ def test_tram_conversation_stays_on_its_subject(news_engine):
             assert needle in a.text, (question, a.query, a.text)
         history.append(question)
     assert "tram" in a.query  # what was searched is shown
+
+
+@pytest.mark.model
+def test_a_short_question_the_subject_article_answers_is_searched_as_asked(news_engine):
+    history = ["How much will the tram line cost?"]
+    a = news_engine.ask("How many stops?", history=history)
+    assert a.query == "How many stops?"  # not "(tram line)": its own word is in the subject's article
+    assert not a.abstained and a.citations[0].doc_id == "riverside-tram" and "18 stops" in a.text
+    b = news_engine.ask("When will it open?", history=history)  # points back: the subject is added
+    assert b.query == "When will it open? (tram line)"
 
 
 @pytest.mark.model

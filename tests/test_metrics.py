@@ -210,3 +210,22 @@ def test_answer_contains_ignores_typographic_punctuation():
     # EM/F1 keep the official ASCII-only normalisation
     assert normalize_answer("“self-reliance,”") == "“selfreliance”"
     assert exact_match("“self-reliance,”", ["self-reliance"]) == 0.0
+
+
+def test_answer_span_precision_counts_marked_parts_that_agree_with_a_gold_answer():
+    from dataclasses import replace
+
+    from assistant.metrics import span_agrees
+
+    assert span_agrees("about 3,100 homes", ["3,100"]) and span_agrees("Tom Brandt", ["Councillor Tom Brandt"])
+    assert not span_agrees("1961", ["$96 million"]) and not span_agrees("", ["x"])
+    quote = "over 20,000 employees"
+    c = cite(1, "a", quote)
+    right = replace(c, answer_span=(c.start, c.end))
+    wrong = replace(c, answer_span=(c.start, c.start + len("over")))
+    rows = [score_question(["20,000"], ["a"], answer(quote, [hit("a", 1)], [right]), ARTICLES),
+            score_question(["20,000"], ["a"], answer(quote, [hit("a", 1)], [wrong]), ARTICLES),
+            score_question(["20,000"], ["a"], answer(quote, [hit("a", 1)], [c]), ARTICLES),  # nothing marked
+            score_question([], [], answer(quote, [hit("a", 1)], [wrong]), ARTICLES)]  # unanswerable: not counted
+    assert summarize(rows)["answer_span_precision"] == 0.5
+    assert summarize(rows[2:])["answer_span_precision"] is None
