@@ -109,7 +109,7 @@ FEATURES = (
     "novelty", "length", "position", "paragraph_start", "furniture", "asks_furniture",
     "has_number", "has_date", "has_new_name", "has_place", "has_reason", "negation_mismatch",
     "question_numbers_missing", "question_names_missing", "question_terms", "extra_terms",
-) + tuple(f"type_{t}" for t in QTYPE_NAMES) + tuple(f"fit_{t}" for t in ("amount", "when", "who", "where", "why"))
+) + tuple(f"type_{t}" for t in QTYPE_NAMES) + tuple(f"fit_{t}" for t in ("amount", "when", "who", "where", "why")) + ("answer_missing", "answer_unfit")
 
 
 def _weights(question: str, query: str, idf: Callable[[str], float]) -> tuple[dict[str, float], float]:
@@ -146,6 +146,8 @@ def featurize(
     article_terms: Callable[[str], set[str]] | None = None,
 ) -> np.ndarray:
     """One row of ``FEATURES`` per candidate (float32, shape (len(cands), len(FEATURES)))."""
+    from .span import mark
+
     n = len(cands)
     out = np.zeros((n, len(FEATURES)), dtype=np.float32)
     if n == 0:
@@ -241,6 +243,11 @@ def featurize(
         f["fit_who"] = f["type_who"] * f["has_new_name"]
         f["fit_where"] = f["type_where"] * f["has_place"]
         f["fit_why"] = f["type_why"] * f["has_reason"]
+        # what the question's type asks for is not in the sentence (no amount for "how
+        # many"), or not what was asked (no money for "how much … cost")
+        m = mark(question, s)
+        f["answer_missing"] = 1.0 if m.typed and m.span is None else 0.0
+        f["answer_unfit"] = 1.0 if m.precise and not m.fits else 0.0
         out[i] = [f.get(name, 0.0) for name in FEATURES]
     col = {name: j for j, name in enumerate(FEATURES)}
     out[:, col["coverage_gap"]] = cov - cov.max()

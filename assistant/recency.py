@@ -187,8 +187,11 @@ def scope_question(question: str, as_of: dt.date, explicit: TimeRange | None, ba
                    articles: Mapping[str, Article]) -> Scope:
     """The articles a question searches: ``base`` narrowed to the publication dates the
     question names (or ``explicit`` since/until). Undated articles are left out of a dated
-    search. An absolute range ("in 2017") in which no article is dated may name when
-    something happened rather than when it was reported, so then everything is searched."""
+    search. An absolute range ("Who won in 2017?") or a relative one of a year or more ("How
+    many passengers used the route last year?") in which no article is dated may name when
+    something happened rather than when it was reported, so then everything is searched
+    (unless nothing is left to search for: "What happened last year?"). A shorter relative
+    range ("yesterday", "this week") names when it was reported: no article then, no answer."""
     parsed = parse_time(question, as_of)
     rng = parsed.range
     if explicit is not None:
@@ -197,7 +200,7 @@ def scope_question(question: str, as_of: dt.date, explicit: TimeRange | None, ba
     docs = base  # not copied: with no dates to apply, every question shares the engine's list
     if rng is not None and rng.filters:
         inside = [d for d in base if in_range(info_of(articles, d).date, rng)]
-        if inside or explicit is not None or parsed.relative:
+        if inside or explicit is not None or (parsed.relative and (is_digest_question(search_q) or not _year_or_more(rng))):
             docs = inside
         else:
             rng = replace(rng, applied=False)
@@ -205,6 +208,12 @@ def scope_question(question: str, as_of: dt.date, explicit: TimeRange | None, ba
     digest = bool(rng is not None and docs and ((rng.filters and rng.applied) or (rng.latest and not rng.filters))
                   and is_digest_question(search_q))
     return Scope(search_q, rng, docs, digest)
+
+
+def _year_or_more(rng: TimeRange) -> bool:
+    if not rng.start or not rng.end:
+        return True  # open-ended ("since 2020"): as long as a year or more
+    return (dt.date.fromisoformat(rng.end) - dt.date.fromisoformat(rng.start)).days >= 364
 
 
 def in_range(date: str | None, rng: TimeRange) -> bool:

@@ -103,7 +103,8 @@ QUESTION_FEATURES = (
     "best_logit", "second_logit", "logit_gap", "best_coverage", "best_similarity", "top_dense",
     "best_missing_idf", "best_missing_idf_window", "best_missing_idf_paragraph", "best_missing_idf_article",
     "best_coverage_article", "best_names_missing", "best_numbers_missing", "best_negation_mismatch",
-    "max_coverage", "max_similarity", "n_candidates",
+    "max_coverage", "max_similarity", "n_candidates", "best_answer_missing", "best_answer_unfit",
+    "any_answer_fits",
 )
 _COL = {name: i for i, name in enumerate(FEATURES)}
 
@@ -121,7 +122,8 @@ def question_features(X: np.ndarray, logits: np.ndarray) -> np.ndarray:
         best[_COL["missing_idf_paragraph"]], best[_COL["missing_idf_article"]], best[_COL["coverage_article"]],
         best[_COL["question_names_missing"]], best[_COL["question_numbers_missing"]],
         best[_COL["negation_mismatch"]], X[:, _COL["coverage"]].max(), X[:, _COL["similarity"]].max(),
-        np.log1p(len(logits)),
+        np.log1p(len(logits)), best[_COL["answer_missing"]], best[_COL["answer_unfit"]],
+        float(np.any((X[:, _COL["answer_unfit"]] == 0) & (X[:, _COL["answer_missing"]] == 0))),
     ])
 
 

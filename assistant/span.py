@@ -4,6 +4,7 @@ question's type is clear; the quote itself is never changed (offsets into it).""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .features import question_type
 from .lexical import answer_terms as terms
@@ -44,53 +45,76 @@ _MEASURE = re.compile(
     rf"(?: (?:long|old|tall|high|wide|deep|away|per \w+|a \w+))?",
     re.I,
 )
-_MONEY_Q = re.compile(r"\b(cost|costs|price|pay|paid|spend|spent|worth|budget|money|fund\w*|salary|wages?|fee|fine|earn\w*|revenue|profit|debt|loan|invest\w*|raise[ds]?|charge\w*|bill|bills|sum|dollars?|pounds|euros|won|yuan)\b", re.I)
+_MONEY_Q = re.compile(r"\b(cost|costs|price|pay|paid|spend|spent|worth|budget|money|fund\w*|salary|wages?|fee|fine|earn\w*|revenue|profit|debt|loan|invest\w*|charge\w*|bill|bills|sum|dollars?|pounds|euros|won|yuan)\b", re.I)
 _PERCENT_Q = re.compile(r"\b(percent|percentage|per cent|rate|share|proportion|%)\b", re.I)
 _WORD_RE = re.compile(r"[\w’'$€£¥₩%.,-]+")
 
 
+@dataclass(frozen=True)
+class Mark:
+    """What ``mark`` found: the answering part (or None), whether the question has a type
+    that is marked at all, whether it asks for something more precise than its type (money,
+    a counted noun, a month…), and whether the part found is that."""
+
+    span: tuple[int, int] | None
+    typed: bool = False
+    precise: bool = False
+    fits: bool = False
+
+
 def answer_span(question: str, sentence: str) -> tuple[int, int] | None:
     """``(start, end)`` of the answering part of ``sentence``, or None when the question's
-    type is unclear or nothing of that type is found. Among the matches of the wanted type
-    it prefers one that does not repeat the question's words, fits what the question asks
-    for (money for "how much … cost", the counted noun for "how many homes", a month for
-    "what month"), and stands nearest the question's words in the sentence."""
+    type is unclear or nothing of that type is found (see ``mark``)."""
+    return mark(question, sentence).span
+
+
+def mark(question: str, sentence: str) -> Mark:
+    """The answering part of ``sentence`` for ``question``. Among the matches of the wanted
+    type it prefers one that does not repeat the question's words, fits what the question
+    asks for (money for "how much … cost", the counted noun for "how many homes", a month
+    for "what month"), and stands nearest the question's words in the sentence."""
     qtype = question_type(question)
     q_terms = set(terms(question))
     q_words = set(re.findall(r"\w+", question.lower()))
-    fits = lambda piece: 0  # noqa: E731
+    fits = lambda piece, after="": 0  # noqa: E731
+    precise = False
     if qtype == "amount" and re.search(r"\bhow (long|far|old|big|large|tall|high|deep|wide)\b", question, re.I) \
             and not re.search(r"\bhow (much|many)\b", question, re.I):
         found = [m.span() for m in _MEASURE.finditer(sentence)]
     elif qtype == "amount" and re.search(r"\bhow (much|many)\b|\bwhat (percentage|percent|number|amount|share)\b", question, re.I):
         found = [m.span() for m in _AMOUNT.finditer(sentence)
-                 if re.search(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|few|several|dozens|hundreds|thousands)\b", m.group(), re.I)
+                 if re.search(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|few|several|dozens|hundreds|thousands)\b", m.group(), re.I)
                  and not _YEAR_ONLY.match(m.group().strip())]
         found = [_trim_amount(sentence, a, b) for a, b in found]
         counted = _counted(question)
         money, percent = bool(_MONEY_Q.search(question)), bool(_PERCENT_Q.search(question))
+        precise = bool(money or percent or counted)
 
-        def fits(piece: str) -> int:
+        def fits(piece: str, after: str = "") -> int:
             if money and re.search(_CURRENCY, piece):
                 return 1
             if percent and re.search(r"%|percent|per cent", piece, re.I):
                 return 1
-            return 1 if counted and counted & set(terms(piece)) else 0
+            # "400 planned operations": the counted noun may follow the number's own word
+            # ("14-kilometre tram line" does not count trams)
+            following = after.split()[:1 if after.startswith("-") else 2]
+            return 1 if counted and counted & set(terms(piece + " " + " ".join(following))) else 0
     elif qtype == "when":
         found = [m.span() for m in _DATE.finditer(sentence)]
         wants = re.search(r"\b(year|month|day|century|decade)\b", question, re.I)
         if wants:
+            precise = True
             kind = wants.group(1).lower()
             test = {"year": r"\b\d{4}\b", "month": _MONTH, "day": rf"\b\d{{1,2}}\b|day\b", "century": r"century",
                     "decade": r"\d0s\b"}[kind]
-            fits = lambda piece: 1 if re.search(test, piece, re.I) else 0  # noqa: E731
+            fits = lambda piece, after="": 1 if re.search(test, piece, re.I) else 0  # noqa: E731
     elif qtype == "who":
         found = [_trim_name(sentence, *_drop_sentence_start(sentence, m.start(), m.end())) for m in _NAME.finditer(sentence)]
         found = [s for s in found if s and not _DATE_WORD.match(sentence[s[0]:s[1]])]
     elif qtype == "where":
         found = [m.span(1) for m in _PLACE.finditer(sentence)]
     else:
-        return None
+        return Mark(None)
     near = _nearness(sentence, q_terms)
     best = None
     for a, b in (s for s in found if s):
@@ -101,10 +125,12 @@ def answer_span(question: str, sentence: str) -> tuple[int, int] | None:
             new = [w for w in re.findall(r"\w+", piece.lower()) if w not in q_words and w not in _FILLER]
         if qtype in ("who", "where") and not new:
             continue  # the question's own name is not the answer
-        score = (len(new) > 0, fits(piece), -near(a, b), -a)
+        score = (len(new) > 0, fits(piece, sentence[b:b + 60]), -near(a, b), -a)
         if best is None or score > best[0]:
             best = (score, (a, b))
-    return best[1] if best else None
+    if best is None:
+        return Mark(None, True, precise)
+    return Mark(best[1], True, precise, bool(best[0][0] and best[0][1]))
 
 
 def _nearness(sentence: str, q_terms: set[str]):
@@ -124,9 +150,17 @@ def _nearness(sentence: str, q_terms: set[str]):
 
 
 def _counted(question: str) -> set[str]:
-    """The noun "how many" counts ("how many homes …" -> {"home"})."""
+    """The noun "how many" counts ("how many homes …" -> {"home"}); nothing for a generic
+    one ("how many people" are counted as spectators, signatures, employees…) or none
+    ("how many were rescued")."""
     m = re.search(r"\bhow many ([\w-]+)(?: ([\w-]+))?", question, re.I)
-    return set(terms(" ".join(g for g in m.groups() if g))) if m else set()
+    if not m or m.group(1).lower() in _NOT_COUNTED:
+        return set()
+    return set(terms(" ".join(g for g in m.groups() if g)))
+
+
+_NOT_COUNTED = {"people", "persons", "person", "men", "women", "times", "of", "were", "was", "are", "is", "did", "do",
+                "does", "have", "has", "had", "will", "would", "can", "could", "more", "fewer", "in", "at", "on"}
 
 
 def _trim_amount(sentence: str, a: int, b: int) -> tuple[int, int]:

@@ -99,6 +99,13 @@ def test_relative_range_without_articles_says_so(news):
     assert "No article is dated 2026-03-10" in a.text and "searched 0 of 4 articles" in a.text
 
 
+def test_relative_range_without_articles_searches_everything_for_a_topical_question(news):
+    # "last year" here is when the runners ran, not when the article was published
+    a = news.ask("How many runners took part in the marathon last year?", as_of=AS_OF)  # none dated 2025
+    assert not a.time_range.applied and a.searched_articles == 4
+    assert not a.abstained and a.citations[0].doc_id == "marathon" and "8,000" in a.text
+
+
 def test_absolute_range_without_articles_searches_everything(news):
     a = news.ask("Who won the city marathon in 2017?", as_of=AS_OF)
     assert not a.time_range.applied and a.searched_articles == 4
