@@ -59,7 +59,10 @@ choose chose chosen|speak spoke spoken|write wrote written|steal stole stolen|fi
 seek sought|grow grew grown|drive drove driven|strike struck|break broke broken|see saw seen|become became|
 draw drew drawn|fly flew flown|throw threw thrown|shoot shot|flee fled|feed fed|lend lent|mean meant|hear heard|
 stand stood|understand understood|sit sat|lay laid|deal dealt|sink sank sunk|hide hid hidden|ride rode ridden|
-freeze froze frozen|eat ate eaten|forget forgot forgotten|leave left|go went gone"""
+freeze froze frozen|eat ate eaten|forget forgot forgotten|leave left|go went gone|rebuild rebuilt|repay repaid|
+overpay overpaid|overtake overtook overtaken|undertake undertook undertaken|withhold withheld|uphold upheld|
+withdraw withdrew withdrawn|overcome overcame|outgrow outgrew outgrown|oversee oversaw overseen|mislead misled|
+foresee foresaw foreseen|rewrite rewrote rewritten|resell resold|retell retold|overrun overran|arise arose arisen"""
 
 
 @lru_cache(maxsize=1)
