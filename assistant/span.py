@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .features import question_type
 from .lexical import answer_terms as terms
@@ -47,6 +48,8 @@ _MEASURE = re.compile(
 )
 _MONEY_Q = re.compile(r"\b(cost|costs|price|pay|paid|spend|spent|worth|budget|money|fund\w*|salary|wages?|fee|fine|earn\w*|revenue|profit|debt|loan|invest\w*|charge\w*|bill|bills|sum|dollars?|pounds|euros|won|yuan)\b", re.I)
 _PERCENT_Q = re.compile(r"\b(percent|percentage|per cent|rate|share|proportion|%)\b", re.I)
+_NUMBER_WORD = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+                          r"forty|fifty|sixty|seventy|eighty|ninety|hundred|few|several|dozens|hundreds|thousands)\b", re.I)
 _WORD_RE = re.compile(r"[\w’'$€£¥₩%.,-]+")
 
 
@@ -68,69 +71,101 @@ def answer_span(question: str, sentence: str) -> tuple[int, int] | None:
     return mark(question, sentence).span
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What a question asks for, read once per question (``_asked``), used for every sentence."""
+
+    kind: str | None  # "measure", "amount", "when", "who", "where"; None: not marked
+    terms: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()
+    money: bool = False
+    percent: bool = False
+    counted: frozenset[str] = frozenset()
+    when_test: str | None = None  # a month, a year… for "what month", "which year"
+
+    @property
+    def precise(self) -> bool:
+        return bool(self.money or self.percent or self.counted or self.when_test)
+
+
+_WHEN_TESTS = {"year": r"\b\d{4}\b", "month": _MONTH, "day": r"\b\d{1,2}\b|day\b", "century": r"century",
+               "decade": r"\d0s\b"}
+
+
+@lru_cache(maxsize=256)
+def _asked(question: str) -> _Asked:
+    qtype = question_type(question)
+    base = dict(terms=frozenset(terms(question)), words=frozenset(re.findall(r"\w+", question.lower())))
+    if qtype == "amount" and re.search(r"\bhow (long|far|old|big|large|tall|high|deep|wide)\b", question, re.I) \
+            and not re.search(r"\bhow (much|many)\b", question, re.I):
+        return _Asked("measure", **base)
+    if qtype == "amount" and re.search(r"\bhow (much|many)\b|\bwhat (percentage|percent|number|amount|share)\b", question, re.I):
+        return _Asked("amount", **base, money=bool(_MONEY_Q.search(question)),
+                      percent=bool(_PERCENT_Q.search(question)), counted=frozenset(_counted(question)))
+    if qtype == "when":
+        wants = re.search(r"\b(year|month|day|century|decade)\b", question, re.I)
+        return _Asked("when", **base, when_test=_WHEN_TESTS[wants.group(1).lower()] if wants else None)
+    if qtype in ("who", "where"):
+        return _Asked(qtype, **base)
+    return _Asked(None)
+
+
+def _fits(asked: _Asked, piece: str, after: str) -> bool:
+    """Whether a match is the precise thing asked for (money, a percentage, the counted noun,
+    a month…)."""
+    if asked.when_test is not None:
+        return bool(re.search(asked.when_test, piece, re.I))
+    if asked.money and re.search(_CURRENCY, piece):
+        return True
+    if asked.percent and re.search(r"%|percent|per cent", piece, re.I):
+        return True
+    if not asked.counted:
+        return False
+    # "400 planned operations": the counted noun may follow the number's own word
+    # ("14-kilometre tram line" does not count trams)
+    following = after.split()[:1 if after.startswith("-") else 2]
+    return bool(asked.counted & set(terms(piece + " " + " ".join(following))))
+
+
+def _matches(kind: str, sentence: str) -> list[tuple[int, int]]:
+    """Spans of ``sentence`` of the wanted kind, before choosing among them."""
+    if kind == "measure":
+        return [m.span() for m in _MEASURE.finditer(sentence)]
+    if kind == "amount":
+        return [_trim_amount(sentence, *m.span()) for m in _AMOUNT.finditer(sentence)
+                if _NUMBER_WORD.search(m.group()) and not _YEAR_ONLY.match(m.group().strip())]
+    if kind == "when":
+        return [m.span() for m in _DATE.finditer(sentence)]
+    if kind == "who":
+        found = [_trim_name(sentence, *_drop_sentence_start(sentence, m.start(), m.end())) for m in _NAME.finditer(sentence)]
+        return [s for s in found if s and not _DATE_WORD.match(sentence[s[0]:s[1]])]
+    return [m.span(1) for m in _PLACE.finditer(sentence)]
+
+
 def mark(question: str, sentence: str) -> Mark:
     """The answering part of ``sentence`` for ``question``. Among the matches of the wanted
     type it prefers one that does not repeat the question's words, fits what the question
     asks for (money for "how much … cost", the counted noun for "how many homes", a month
     for "what month"), and stands nearest the question's words in the sentence."""
-    qtype = question_type(question)
-    q_terms = set(terms(question))
-    q_words = set(re.findall(r"\w+", question.lower()))
-    fits = lambda piece, after="": 0  # noqa: E731
-    precise = False
-    if qtype == "amount" and re.search(r"\bhow (long|far|old|big|large|tall|high|deep|wide)\b", question, re.I) \
-            and not re.search(r"\bhow (much|many)\b", question, re.I):
-        found = [m.span() for m in _MEASURE.finditer(sentence)]
-    elif qtype == "amount" and re.search(r"\bhow (much|many)\b|\bwhat (percentage|percent|number|amount|share)\b", question, re.I):
-        found = [m.span() for m in _AMOUNT.finditer(sentence)
-                 if re.search(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|few|several|dozens|hundreds|thousands)\b", m.group(), re.I)
-                 and not _YEAR_ONLY.match(m.group().strip())]
-        found = [_trim_amount(sentence, a, b) for a, b in found]
-        counted = _counted(question)
-        money, percent = bool(_MONEY_Q.search(question)), bool(_PERCENT_Q.search(question))
-        precise = bool(money or percent or counted)
-
-        def fits(piece: str, after: str = "") -> int:
-            if money and re.search(_CURRENCY, piece):
-                return 1
-            if percent and re.search(r"%|percent|per cent", piece, re.I):
-                return 1
-            # "400 planned operations": the counted noun may follow the number's own word
-            # ("14-kilometre tram line" does not count trams)
-            following = after.split()[:1 if after.startswith("-") else 2]
-            return 1 if counted and counted & set(terms(piece + " " + " ".join(following))) else 0
-    elif qtype == "when":
-        found = [m.span() for m in _DATE.finditer(sentence)]
-        wants = re.search(r"\b(year|month|day|century|decade)\b", question, re.I)
-        if wants:
-            precise = True
-            kind = wants.group(1).lower()
-            test = {"year": r"\b\d{4}\b", "month": _MONTH, "day": rf"\b\d{{1,2}}\b|day\b", "century": r"century",
-                    "decade": r"\d0s\b"}[kind]
-            fits = lambda piece, after="": 1 if re.search(test, piece, re.I) else 0  # noqa: E731
-    elif qtype == "who":
-        found = [_trim_name(sentence, *_drop_sentence_start(sentence, m.start(), m.end())) for m in _NAME.finditer(sentence)]
-        found = [s for s in found if s and not _DATE_WORD.match(sentence[s[0]:s[1]])]
-    elif qtype == "where":
-        found = [m.span(1) for m in _PLACE.finditer(sentence)]
-    else:
+    asked = _asked(question)
+    if asked.kind is None:
         return Mark(None)
-    near = _nearness(sentence, q_terms)
+    near = _nearness(sentence, asked.terms)
     best = None
-    for a, b in (s for s in found if s):
+    for a, b in (s for s in _matches(asked.kind, sentence) if s):
         piece = sentence[a:b]
-        if qtype in ("who", "where"):
-            new = [t for t in terms(piece) if t not in q_terms]
+        if asked.kind in ("who", "where"):
+            new = [t for t in terms(piece) if t not in asked.terms]
+            if not new:
+                continue  # the question's own name is not the answer
         else:  # "May", "one": stopwords to the term matcher, answers here
-            new = [w for w in re.findall(r"\w+", piece.lower()) if w not in q_words and w not in _FILLER]
-        if qtype in ("who", "where") and not new:
-            continue  # the question's own name is not the answer
-        score = (len(new) > 0, fits(piece, sentence[b:b + 60]), -near(a, b), -a)
+            new = [w for w in re.findall(r"\w+", piece.lower()) if w not in asked.words and w not in _FILLER]
+        score = (len(new) > 0, _fits(asked, piece, sentence[b:b + 60]), -near(a, b), -a)
         if best is None or score > best[0]:
             best = (score, (a, b))
     if best is None:
-        return Mark(None, True, precise)
-    return Mark(best[1], True, precise, bool(best[0][0] and best[0][1]))
+        return Mark(None, True, asked.precise)
+    return Mark(best[1], True, asked.precise, bool(best[0][0] and best[0][1]))
 
 
 def _nearness(sentence: str, q_terms: set[str]):
