@@ -51,21 +51,21 @@ eval-xquad: setup
 	  --fail-under hit@1=0.97 --fail-under hit@5=0.995 --fail-under mrr@10=0.98 \
 	  --fail-under answer_recall=0.85 --fail-under quote_exactness=1.0 --fail-under sentences_per_answer=1.4
 
-# questions about the articles' subjects that they do not answer: reported, no floor (README "Known limit")
+# questions about the articles' subjects that they do not answer: reported, no floor (docs/answers.md)
 eval-near: setup
 	$(VENV)/bin/assistant eval eval/near_miss_questions.jsonl --corpus corpus --out artifacts/eval-near.json
 
-# dated questions (each line has its own as_of) over the dated test corpus: README "News"
+# dated questions (each line has its own as_of) over the dated test corpus: docs/news.md
 eval-news: setup
 	$(VENV)/bin/assistant eval eval/news_questions.jsonl --corpus tests/data/news --out artifacts/eval-news.json \
 	  --fail-under hit@5=1.0 --fail-under answer_recall=0.8 --fail-under quote_exactness=1.0 \
 	  --fail-under abstention_accuracy=0.75
 
-# news articles and questions written for this project, never trained on (README "Answers and abstention")
+# news articles and questions written for this project, never trained on (docs/answers.md)
 eval-dev-news: setup
 	$(VENV)/bin/assistant eval eval/dev/news_questions.jsonl --corpus eval/dev/news --out artifacts/eval-dev-news.json
 
-# 4 news articles written after the answer stage was fixed, never tuned on: README "Answers and abstention"
+# 4 news articles written after the answer stage was fixed, never tuned on: docs/answers.md
 eval-holdout: setup
 	$(VENV)/bin/assistant eval eval/holdout/news_questions.jsonl --corpus eval/holdout/news --out artifacts/eval-holdout.json
 
@@ -78,7 +78,7 @@ eval: eval-seed eval-xquad eval-near eval-news eval-dev-news eval-holdout eval-h
 # the answer scorer in models/answer-scorer/, from ../shared/datasets/squad2-dev-a and eval/train/
 # (fixed seeds; reports the article-fold figures; about 20 minutes here)
 train: setup
-	$(PY) -m assistant.train
+	$(PY) -m assistant.training.answer_scorer
 
 # startup.py builds a ~25,000-chunk synthetic index once into .cache/bench (long the first time)
 bench: setup
@@ -86,7 +86,7 @@ bench: setup
 	$(PY) bench/startup.py
 	$(PY) bench/warm_ask.py
 
-# vector index types at 100k and 1M generated vectors (README "Scale"): ~2 GB of scratch disk, ~20 min
+# vector index types at 100k and 1M generated vectors (docs/benchmarks.md "Scale"): ~2 GB of scratch disk, ~20 min
 bench-scale: setup scale
 	nice -n 10 $(PY) bench/scale.py --sizes 100000 1000000 --queries 300
 	nice -n 10 $(PY) bench/ray_build.py

@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         print(f"error: {e}", file=sys.stderr)
         return 2
 
-    from assistant.ui import build_app
+    from assistant.web.ui import build_app
 
     app = build_app(assistant, settings, corpus_dir=args.corpus if Path(args.corpus).is_dir() else None,
                     index_dir=args.index)
@@ -72,8 +72,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 def _prepare(args, environ):
     """Bring the index up to date with the corpus (if there is one), then open it.
     The model is loaded at most once, and only when something must be embedded or asked."""
-    from assistant.build import build_index
-    from assistant.embed import encoder_from_settings
+    from assistant.store.build import build_index
+    from assistant.embed.factory import encoder_from_settings
     from assistant.engine import Assistant
     from assistant.errors import CorpusError
     from assistant.settings import settings_from_env
@@ -99,7 +99,7 @@ def _prepare(args, environ):
                   f"{report.unchanged} unchanged; {report.chunks} chunks ({report.embedded_chunks} embedded) "
                   f"in {report.seconds:.1f}s", flush=True)
             if report.collapsed:
-                from assistant.cli import collapse_summary
+                from assistant.cli.commands import collapse_summary
 
                 print(collapse_summary(report), flush=True)
         else:

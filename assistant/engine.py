@@ -9,19 +9,19 @@ from typing import Collection, Sequence
 
 import numpy as np
 
-from .aboutarticle import answer_about_article, asks_about_article, topic_of
-from .answer import AnswerPolicy, abstain, compose, rank
-from . import embed
-from .embed import Encoder
+from .answer import recency
+from .answer.aboutarticle import answer_about_article, asks_about_article, topic_of
+from .answer.features import candidates, featurize
+from .answer.policy import AnswerPolicy, abstain, compose, rank
+from .embed.encoder import Encoder
+from .embed.factory import encoder_from_settings
 from .errors import AssistantError, IndexMismatchError, QuestionError
-from .features import candidates, featurize
-from .lexical import answer_terms as terms
-from .retrieve import Retriever, diversify
-from . import recency
-from .rewrite import Subject, names_in, points_back, resolve
+from .search.retrieve import Retriever, diversify
+from .search.rewrite import Subject, names_in, points_back, resolve
+from .search.timeparse import explicit_range, parse_as_of
 from .settings import Settings
-from .store import StoredIndex, load_index
-from .timeparse import explicit_range, parse_as_of
+from .store.index import StoredIndex, load_index
+from .terms import answer_terms as terms
 from .types import Answer, Article, Hit
 
 
@@ -40,7 +40,7 @@ class Retrieved:
 
 class Assistant:
     def __init__(self, stored: StoredIndex, encoder: Encoder | None, settings: Settings = Settings(), scorer=None):
-        from .scorer import load_scorer
+        from .answer.scorer import load_scorer
 
         self.scorer = scorer if scorer is not None else load_scorer(settings.scorer or None)
         self.stored = stored
@@ -63,7 +63,7 @@ class Assistant:
         stored = load_index(index_dir)
         model = stored.manifest.get("model")
         if encoder is None and settings.retriever != "bm25":
-            encoder = embed.encoder_from_settings(settings, model=model)
+            encoder = encoder_from_settings(settings, model=model)
         if encoder is not None and encoder.name != model:
             raise IndexMismatchError(
                 f"The index in {index_dir} was built with model {model!r}, not {encoder.name!r}: "

@@ -8,8 +8,7 @@ import os
 from dataclasses import dataclass, fields, replace
 from typing import Mapping
 
-from .ann import INDEX_TYPES
-
+INDEX_TYPES = ("auto", "flat", "hnsw", "ivfpq")  # the vector index types of store/ann.py
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}", DEFAULT_MODEL.lower()})
 

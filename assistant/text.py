@@ -1,5 +1,6 @@
 """Text utilities shared by the chunk and answer stages: publisher boilerplate
-detection and sentence splitting, both returning character spans of the stored text."""
+detection and sentence splitting, both returning character spans of the stored text,
+and the pattern of a figure in running text (``FIGURE``: near-duplicates and recency)."""
 from __future__ import annotations
 
 import re
@@ -19,6 +20,8 @@ _BOILERPLATE = re.compile(
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
+# a figure in running text (amounts, percentages, money), compared by recency and dedup
+FIGURE = re.compile(r"(?<![\w.])[$€£¥]?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|million|billion|thousand|bn|m\b))?", re.I)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
 
 

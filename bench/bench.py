@@ -63,10 +63,10 @@ def main(argv=None) -> int:
 
     import numpy as np
 
-    from assistant.build import EMBED_SLAB, build_index
-    from assistant.embed import load_encoder
+    from assistant.store.build import EMBED_SLAB, build_index
+    from assistant.embed.factory import load_encoder
     from assistant.engine import Assistant
-    from assistant.load import load_squad
+    from assistant.ingest.load import load_squad
     from assistant.settings import Settings
 
     t = time.perf_counter()

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def _builder(args) -> int:
-    from assistant.build import build_index
+    from assistant.store.build import build_index
     from assistant.settings import Settings
     from tests.fakes import HashEncoder
 
@@ -37,7 +37,7 @@ def _builder(args) -> int:
 
 
 def _reader(args) -> tuple[int, int]:
-    from assistant.store import load_index
+    from assistant.store.index import load_index
 
     work, seconds = args
     errors = loads = 0

@@ -1,4 +1,4 @@
-"""How well MinHash collapses syndicated copies (assistant/dedup.py), measured.
+"""How well MinHash collapses syndicated copies (assistant/ingest/dedup.py), measured.
 
 The 48 XQuAD articles are the originals. Each gets a "syndicated" copy (another outlet's
 header and footer lines, typographic quotes, one paragraph dropped), and a "follow-up"
@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.dedup import THRESHOLD, estimate_error, find_duplicates, jaccard  # noqa: E402
-from assistant.load import load_squad  # noqa: E402
+from assistant.ingest.dedup import THRESHOLD, estimate_error, find_duplicates, jaccard  # noqa: E402
+from assistant.ingest.load import load_squad  # noqa: E402
 from assistant.types import Article  # noqa: E402
 
 HEADERS = ["Syndicated from the wire.", "Coast Post | News | Sport | Weather", "By our correspondents"]

@@ -32,17 +32,17 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--out", default=str(ROOT / "artifacts" / "ray_build.json"))
     args = p.parse_args(argv)
-    from assistant.cli import quiet_libraries
+    from assistant.runtime import quiet_libraries
 
     quiet_libraries()
     import numpy as np
     import ray
 
-    from assistant.build import build_index
-    from assistant.distributed import LOCAL_CLUSTER_CONFIG, ray_embedder
-    from assistant.embed import encoder_from_settings
+    from assistant.store.build import build_index
+    from assistant.store.distributed import LOCAL_CLUSTER_CONFIG, ray_embedder
+    from assistant.embed.factory import encoder_from_settings
     from assistant.settings import Settings
-    from assistant.store import load_index, read_manifest
+    from assistant.store.index import load_index, read_manifest
 
     settings = Settings()
     t = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Scale benchmark of the vector index types (assistant/ann.py) at 100k and 1M vectors.
+"""Scale benchmark of the vector index types (assistant/store/ann.py) at 100k and 1M vectors.
 
     python bench/scale.py [--sizes 100000 1000000] [--queries 300] [--out artifacts/scale.json]
 
@@ -65,7 +65,7 @@ def child_build(args) -> None:
     import faiss
     import numpy as np
 
-    from assistant import ann
+    from assistant.store import ann
 
     vectors = np.load(args.vectors, mmap_mode="r")
     t = time.perf_counter()
@@ -79,7 +79,7 @@ def child_query(args) -> None:
     import faiss
     import numpy as np
 
-    from assistant import ann
+    from assistant.store import ann
 
     queries = np.load(args.query_file)
     base = rss()

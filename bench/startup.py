@@ -140,8 +140,8 @@ def main(argv=None) -> int:
     p.add_argument("--only-25k", action="store_true", help="only the torch import and the ~25,000-chunk index figures")
     args = p.parse_args(argv)
     from assistant.runtime import quiet_libraries
-    from assistant.embed import onnx_ready
-    from assistant.evalsets import load_eval_file
+    from assistant.embed.factory import onnx_ready
+    from assistant.evaluation.sets import load_eval_file
 
     quiet_libraries()
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))

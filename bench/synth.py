@@ -18,7 +18,7 @@ CHARS_PER_CHUNK = 560  # measured: 160-token chunks with 32 tokens of overlap ad
 
 
 def sentences() -> list[str]:
-    from assistant.load import load_corpus
+    from assistant.ingest.load import load_corpus
     from assistant.text import split_sentences
 
     out = []

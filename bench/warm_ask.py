@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     p.add_argument("--cache", default=str(ROOT / ".cache" / "bench"))
     p.add_argument("--out", default=str(ROOT / "artifacts" / "warm_ask.json"))
     args = p.parse_args(argv)
-    from assistant.evalsets import load_eval_file
+    from assistant.evaluation.sets import load_eval_file
     from assistant.runtime import quiet_libraries
 
     quiet_libraries()

@@ -5,7 +5,7 @@ answer (so retrieval and ranking do not blur the figure).
     python eval/span_oracle.py ../shared/datasets/xquad-en/xquad.en.json
 
 For every answerable question of a SQuAD-format file whose answer lies inside one sentence,
-``assistant.span.answer_span`` marks a part of that sentence; a mark is right when it
+``assistant.answer.span.answer_span`` marks a part of that sentence; a mark is right when it
 overlaps a gold answer. Prints, per question type, how often a part is marked and how often
 the mark is right (and, with ``--show N``, N wrong marks)."""
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.features import question_type  # noqa: E402
-from assistant.span import answer_span  # noqa: E402
+from assistant.answer.question import question_type  # noqa: E402
+from assistant.answer.span import answer_span  # noqa: E402
 from assistant.text import split_sentences  # noqa: E402
 
 

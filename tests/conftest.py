@@ -18,9 +18,9 @@ def hash_encoder():
 @pytest.fixture
 def hash_model(monkeypatch):
     """Every model the code under test loads by name (``load_encoder``) is a ``HashEncoder``."""
-    import assistant.embed
+    import assistant.embed.factory
 
-    monkeypatch.setattr(assistant.embed, "load_encoder", lambda *a, **k: HashEncoder())
+    monkeypatch.setattr(assistant.embed.factory, "load_encoder", lambda *a, **k: HashEncoder())
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def seed_corpus(tmp_path):
 
 @pytest.fixture(scope="session")
 def real_encoder():
-    from assistant.embed import load_encoder
+    from assistant.embed.factory import load_encoder
 
     return load_encoder()
 

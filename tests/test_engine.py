@@ -2,13 +2,13 @@
 deterministic HashEncoder (no model)."""
 import pytest
 
-from assistant.answer import ABSTAIN_PREFIX
-from assistant.build import build_index
+from assistant.answer.policy import ABSTAIN_PREFIX
 from assistant.engine import Assistant
 from assistant.errors import QuestionError
-from assistant.retrieve import diversify
-from assistant.rewrite import is_follow_up, rewrite_query
+from assistant.search.retrieve import diversify
+from assistant.search.rewrite import is_follow_up, rewrite_query
 from assistant.settings import Settings
+from assistant.store.build import build_index
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from assistant.build import build_index
 from assistant.cli import main
 from assistant.engine import Assistant
 from assistant.settings import Settings
+from assistant.store.build import build_index
 
 pytestmark = pytest.mark.model
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.build import build_index
 from assistant.cli import main
 from assistant.engine import Assistant
+from assistant.store.build import build_index
 
 NEWS = Path(__file__).resolve().parent / "data" / "news"
 AS_OF = "2026-03-11"
@@ -79,8 +79,8 @@ def test_syndicated_copy_is_collapsed(news_index, news):
 
 
 def test_searchable_articles_are_listed_once_per_index_not_per_question(news, monkeypatch):
-    from assistant import recency
-    from assistant.timeparse import parse_as_of
+    from assistant.answer import recency
+    from assistant.search.timeparse import parse_as_of
 
     assert set(news.searchable()) == set(news.articles) - {"coast-post-bridge-copy"}
     seen = []
@@ -170,9 +170,9 @@ def test_cli_ask_as_of_since_history_and_index_report(news_index, capsys, tmp_pa
 def test_eval_line_with_as_of_is_answered_against_that_date(tmp_path):
     from tests.fakes import HashEncoder
 
-    from assistant.evalsets import parse_jsonl
+    from assistant.evaluation.sets import parse_jsonl
     from assistant.errors import EvalFileError
-    from assistant.evaluate import run_eval
+    from assistant.evaluation.evaluate import run_eval
 
     qs = parse_jsonl(
         '{"id": "a", "question": "What happened last week?", "answers": ["$468 million"], '
@@ -196,7 +196,7 @@ def test_json_and_api_give_the_same_citation_fields(news_index, capsys, hash_mod
     """`assistant ask --json` and the web API return the same JSON, news fields included."""
     from gradio_client import Client
 
-    from assistant.ui import build_app
+    from assistant.web.ui import build_app
 
     ix, enc, _ = news_index
     assert main(["ask", "What is the latest cost estimate?", "--index", str(ix), "--as-of", AS_OF, "--json"]) == 0
@@ -222,7 +222,7 @@ def test_json_and_api_give_the_same_citation_fields(news_index, capsys, hash_mod
     ("Who reported the blasting at Cholsan Peak?", None), ("When did the council publish the estimate?", None),
 ])
 def test_questions_about_the_article(question, field):
-    from assistant.aboutarticle import asks_about_article
+    from assistant.answer.aboutarticle import asks_about_article
 
     assert asks_about_article(question) == field
 
@@ -238,7 +238,7 @@ def test_author_date_and_source_answered_from_metadata(news):
 
 
 def test_topic_of_keeps_the_story_words():
-    from assistant.aboutarticle import topic_of
+    from assistant.answer.aboutarticle import topic_of
 
     assert topic_of("When was the story about free school lunches published?") == "free school lunches?"
     assert topic_of("Who wrote the marathon story?") == "marathon?"
@@ -246,8 +246,8 @@ def test_topic_of_keeps_the_story_words():
 
 
 def test_minhash_groups_copies_but_never_an_update_with_a_changed_figure():
-    from assistant.dedup import find_duplicates, jaccard
-    from assistant.load import load_corpus
+    from assistant.ingest.dedup import find_duplicates, jaccard
+    from assistant.ingest.load import load_corpus
 
     arts = {a.doc_id: a for a in load_corpus(NEWS).articles}
     orig = arts["harbour-bridge-cost"]

@@ -1,0 +1,224 @@
+"""The answer stage: score every sentence of the retrieved passages with the learned
+answer scorer (``assistant.answer.scorer``), answer with the best one — a second only when it
+adds a needed fact and is not a near-repeat — or abstain when the probability that the
+passages answer the question is under the scorer's threshold. Every quote is verified
+against the stored article text; the part that answers is marked where the question's
+type is clear. No LLM."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..terms import answer_terms as terms
+from ..types import Answer, Article, Citation, Hit
+from .features import FEATURES, candidates, featurize, is_furniture
+from .span import answer_span
+
+ABSTAIN_PREFIX = "The articles do not say"
+_COL = {name: i for i, name in enumerate(FEATURES)}
+
+
+@dataclass(frozen=True)
+class AnswerPolicy:
+    """How answers are formed (from ``Settings``; the scorer holds the learned parts)."""
+
+    max_sentences: int = 2
+    # a second sentence must have at least this share of the best one's probability ...
+    second_sentence_ratio: float = 0.5
+    # ... (from another article, holding a question term the chosen ones lack: this share) ...
+    other_article_ratio: float = 0.08
+    # ... and hold a question term the first one lacks — unless it is a close call: the learned
+    # ranker gives it at least this share of the best one's probability (or its score is at
+    # least half the best's), so the answer quotes both rather than guess ...
+    close_call: float = 0.3
+    # ... and overlap a chosen one by less than this (terms, Jaccard)
+    max_repeat: float = 0.5
+    # abstain below this answerability probability (None: the scorer's own, chosen on held-out articles)
+    threshold: float | None = None
+    # captions, bylines and footers: probability multiplier unless the question asks for them
+    furniture_penalty: float = 0.2
+    # how candidates are ordered: "terms" (term share + cosine, sharpened) or "learned" (the ranker)
+    ranking: str = "terms"
+    temperature: float = 0.1
+    learned_weight: float = 0.3  # the learned ranker's probability, added to the term score
+
+    @classmethod
+    def from_settings(cls, s) -> "AnswerPolicy":
+        return cls(max_sentences=s.max_answer_sentences, second_sentence_ratio=s.second_sentence_ratio,
+                   threshold=s.answer_threshold, ranking=s.answer_ranking)
+
+
+@dataclass(frozen=True)
+class Choice:
+    candidate: Candidate
+    probability: float
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A candidate sentence with the scorer's probability that it answers (``score``)."""
+
+    hit: Hit
+    start: int
+    end: int
+    score: float
+    coverage: float
+    probability: float = 0.0  # the learned ranker's probability that it holds the answer
+
+
+def rank(question: str, query: str, hits: Sequence[Hit], articles: Mapping[str, Article],
+         idf: Callable[[str], float], scorer, policy: AnswerPolicy = AnswerPolicy(),
+         top_dense: float | None = None, similarity=None, article_terms=None) -> tuple[list[Ranked], float]:
+    """Every candidate sentence of ``hits``, best first, and the probability that the
+    question is answered by them."""
+    cands = candidates(hits, articles)
+    if not cands:
+        return [], 0.0
+    X = featurize(question, query, cands, articles, idf, similarity, top_dense, article_terms)
+    scored = scorer.score(X)
+    probs = sentence_scores(X, scored.sentence, policy)
+    order = np.argsort(-probs, kind="stable")
+    learned = np.asarray(scored.sentence, dtype=np.float64)
+    ranked = [Ranked(cands[i].hit, cands[i].start, cands[i].end, float(probs[i]), float(X[i, _COL["coverage"]]),
+                     float(learned[i])) for i in order]
+    return ranked, float(scored.answerable)
+
+
+def sentence_scores(X: np.ndarray, learned: np.ndarray, policy: AnswerPolicy) -> np.ndarray:
+    """How well each candidate answers, relative to the best (1.0). ``ranking="terms"``:
+    the idf-weighted share of the question's terms the sentence holds plus its cosine to
+    the query (plus small bonuses for the passage's rank and for holding what the question
+    asks for), sharpened by ``temperature``. Measured on sets the scorer never saw, it picks
+    the answering sentence more often than the learned ranker (docs/answers.md), whose output is
+    still what the answerability model reads. ``ranking="learned"``: the ranker's
+    probabilities. Captions, bylines, footers (unless asked for) and quotes made only of
+    the question's own words are ranked down either way."""
+    furniture = (X[:, _COL["furniture"]] > 0) & (X[:, _COL["asks_furniture"]] <= 0)
+    echo = X[:, _COL["novelty"]] <= 0
+    if policy.ranking == "learned":
+        probs = np.asarray(learned, dtype=np.float64).copy()
+        probs[furniture | echo] *= policy.furniture_penalty
+        return probs
+    fit = (X[:, _COL["fit_amount"]] + X[:, _COL["fit_when"]] + X[:, _COL["fit_who"]]) > 0
+    h = (X[:, _COL["coverage"]] + X[:, _COL["similarity"]] + 0.1 * X[:, _COL["passage_rank"]] + 0.1 * fit
+         - 0.2 * (X[:, _COL["length"]] < np.log1p(3)) - 0.5 * furniture - 0.5 * echo
+         + policy.learned_weight * np.asarray(learned, dtype=np.float64))
+    return np.exp((h - h.max()) / policy.temperature)
+
+
+def compose(
+    question: str,
+    query: str,
+    hits: Sequence[Hit],
+    articles: Mapping[str, Article],
+    idf: Callable[[str], float],
+    scorer,
+    policy: AnswerPolicy = AnswerPolicy(),
+    top_dense: float | None = None,
+    related: Sequence[Hit] | None = None,
+    similarity: Callable[[str, int, int], float | None] | None = None,
+    article_terms: Callable[[str], set[str]] | None = None,
+    ranked: tuple[list[Ranked], float] | None = None,
+) -> Answer:
+    """An extractive answer with verified citations, or an abstention. ``hits`` are the
+    passages the answer may quote; ``related`` (default: ``hits``) are returned with it;
+    ``ranked`` is ``rank(...)``'s result when the caller already has it."""
+    related = tuple(related if related is not None else hits)
+    if ranked is None:
+        ranked = rank(question, query, hits, articles, idf, scorer, policy, top_dense, similarity, article_terms)
+    ranked, answerable = ranked
+    threshold = scorer.threshold if policy.threshold is None else policy.threshold
+    if not ranked or answerable < threshold:
+        return abstain(question, query, related, answerable)
+    chosen = choose(question, query, ranked, articles, idf, policy)
+    citations, parts = [], []
+    for c in chosen:
+        article = articles[c.hit.chunk.doc_id]
+        quote = c.hit.chunk.text[c.start - c.hit.chunk.start : c.end - c.hit.chunk.start]
+        if article.text[c.start : c.end] != quote:  # never show a quote we cannot verify
+            continue
+        n = len(citations) + 1
+        span = answer_span(question, quote)
+        citations.append(Citation(n, article.doc_id, article.title, quote, c.start, c.end, round(c.score, 4),
+                                  answer_span=None if span is None else (c.start + span[0], c.start + span[1])))
+        parts.append(f"{quote} [{n}]")
+    if not citations:
+        return abstain(question, query, related, answerable)
+    return Answer(question, query, " ".join(parts), False, tuple(citations), related,
+                  confidence=round(answerable, 4))
+
+
+def choose(question: str, query: str, ranked: Sequence[Ranked], articles: Mapping[str, Article],
+           idf: Callable[[str], float], policy: AnswerPolicy) -> list[Ranked]:
+    """The best sentence; then, at most ``max_sentences - 1`` more, each only when it is
+    at least ``second_sentence_ratio`` as probable (``other_article_ratio`` for a quote
+    from another article), is not a near-repeat of a chosen one, and adds a needed fact: a
+    question term none of the chosen quotes (or their articles' titles) holds — e.g. the
+    other article of a two-article question — or, when the learned ranker can hardly tell the
+    two apart (``close_call``: at least that share of the best's probability), the other
+    candidate answer itself. Measured on held-out folds, a close call at 0.3 quotes a second
+    sentence for about a third of the questions and lifts answer recall by about 4 points."""
+    best = ranked[0]
+    chosen = [best]
+    wanted = set(terms(question)) | set(terms(query))
+    memo: dict[tuple[str, int], tuple[set[str], set[str]]] = {}
+
+    def terms_of(c: Ranked) -> tuple[set[str], set[str]]:
+        """(the sentence's terms, those plus its article title's): each candidate read once."""
+        key = (c.hit.chunk.doc_id, c.start)
+        if key not in memo:
+            own = set(terms(articles[key[0]].text[c.start:c.end]))
+            memo[key] = (own, own | set(terms(articles[key[0]].title)))
+        return memo[key]
+
+    covered = terms_of(best)[1] & wanted
+    # a quote from another article is weighed by the learned probability (the term score
+    # favours the article the question's words come from)
+    def likely(c: Ranked, ratio: float) -> bool:
+        return c.score >= ratio * best.score or c.probability >= ratio * best.probability
+
+    probable = [c for c in ranked[1:] if likely(c, policy.other_article_ratio)]
+    # first the sentences that hold a question term none of the chosen ones holds, then close calls
+    for close_calls in (False, True):
+        for c in probable:
+            if len(chosen) >= policy.max_sentences:
+                break
+            if c in chosen:
+                continue
+            st, facts = terms_of(c)
+            adds = (facts & wanted) - covered
+            needed = bool(adds) and max(idf(t) for t in adds) >= 1.0
+            if (not close_calls and not needed) or (close_calls and not _close(c, best, policy.close_call)):
+                continue
+            same_article = any(ch.hit.chunk.doc_id == c.hit.chunk.doc_id for ch in chosen)
+            if same_article and not close_calls and c.score < policy.second_sentence_ratio * best.score:
+                continue
+            if any(_jaccard(st, terms_of(ch)[0]) >= policy.max_repeat for ch in chosen):
+                continue
+            chosen.append(c)
+            covered |= facts & wanted
+    return chosen
+
+
+def _close(c: Ranked, best: Ranked, ratio: float) -> bool:
+    """A close call: ``c``'s ordering score is at least half the best's, or the learned
+    ranker gives it at least ``ratio`` of the best's probability while its ordering score is
+    not negligible (≥ 5 % of the best's: under the sharpened "terms" ordering, a term score
+    within 0.3 of the best)."""
+    return c.score >= max(ratio, 0.5) * best.score or (
+        c.probability >= ratio * best.probability and c.score >= 0.05 * best.score)
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, len(a | b))
+
+
+def abstain(question: str, query: str, hits: Sequence[Hit], confidence: float | None = None) -> Answer:
+    text = f"{ABSTAIN_PREFIX} — no passage answers this question. The closest passages are listed as related."
+    return Answer(question, query, text, True, (), tuple(hits),
+                  confidence=None if confidence is None else round(float(confidence), 4))
+
+
+__all__ = ["ABSTAIN_PREFIX", "AnswerPolicy", "Ranked", "abstain", "choose", "compose", "is_furniture", "rank"]

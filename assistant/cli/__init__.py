@@ -1,0 +1,9 @@
+"""The command line: ``assistant index|ask|chat|prepare-model|eval`` (``main``).
+
+- ``commands``: the argparse subcommands; each imports the heavy modules only when it runs.
+- ``chat``: the terminal conversation and the plain-text answer format (``run_chat``, ``format_answer``).
+
+A shell: imports anything below it, and nothing imports it but ``app.py`` and ``__main__``."""
+from .commands import main
+
+__all__ = ["chat", "commands", "main"]

@@ -1,0 +1,9 @@
+"""The web page (Gradio), started by ``app.py``.
+
+- ``ui``: ``build_app(assistant, settings) -> gr.Blocks``; each browser tab keeps its own conversation.
+- ``render``: answers and articles → escaped HTML (pure functions).
+- ``library``: the page's article panel — upload, list, remove, example questions (``Library``).
+
+A shell: imports anything below it; nothing in the package imports it."""
+
+__all__ = ["library", "render", "ui"]

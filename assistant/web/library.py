@@ -1,0 +1,248 @@
+"""The articles behind a running app: upload (checked), list, remove, and the example
+questions made from them. No UI code here: ``ui.py`` calls it.
+
+Uploads land in the corpus folder (so the CLI sees the same corpus) and the index is
+brought up to date through the same incremental, atomic ``build_index`` as ``assistant
+index``: a failed build leaves the previous index (and the running assistant) in place."""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..errors import AssistantError
+from ..ingest.newsmeta import date_interval, info_of
+
+ALLOWED = (".txt", ".md", ".html", ".htm", ".jsonl")
+MAX_UPLOAD_BYTES = 5_000_000
+MAX_JSONL_ARTICLES = 500
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    added: tuple[str, ...]  # doc ids
+    refused: tuple[str, ...]  # one line per refused file, saying why and what to do
+
+
+def safe_name(name: str) -> str:
+    """A file name that stays inside the corpus folder: the base name, odd characters as "-"."""
+    base = os.path.basename(str(name).replace("\\", "/")) or "article"
+    stem, dot, ext = base.rpartition(".")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem if dot else base).strip("-._") or "article"
+    return f"{stem[:80]}.{ext.lower()}" if dot else stem[:80]
+
+
+class Library:
+    """Holds the current ``Assistant`` and changes the corpus under a lock."""
+
+    def __init__(self, assistant, corpus_dir: str | Path | None, index_dir: str | Path | None, settings=None):
+        self.assistant = assistant
+        self.corpus = Path(corpus_dir) if corpus_dir else None
+        self.index = Path(index_dir) if index_dir else None
+        self.settings = settings or getattr(assistant, "settings", None)
+        self._lock = threading.Lock()
+
+    @property
+    def manageable(self) -> bool:
+        return self.corpus is not None and self.index is not None and self.corpus.is_dir()
+
+    @property
+    def articles(self):
+        return self.assistant.articles
+
+    # ------------------------------------------------------------ listing
+
+    def rows(self) -> list[list[str]]:
+        """[title, date, source, doc id, note] for every stored article, newest first."""
+        arts = self.articles
+        titles = _titles(arts)
+        copy_of = {c: rep for rep, cs in (getattr(self.assistant, "copies", {}) or {}).items() for c in cs}
+        out = []
+        for d in arts:
+            info = info_of(arts, d)
+            note = f"copy of {copy_of[d]} (not searched)" if d in copy_of else ""
+            out.append([titles[d], info.date or "", info.source or "", d, note])
+        out.sort(key=lambda r: (r[1] == "", _neg(r[1]), r[0].lower()))
+        return out
+
+    # ------------------------------------------------------------ changes
+
+    def upload(self, files: Sequence[tuple[str, bytes]], progress: bool = True,
+               log: Callable[[str], None] | None = None) -> UploadResult:
+        """Check each ``(name, data)``, write the accepted ones into the corpus folder, then
+        re-index once. A refused file is never written."""
+        self._need_corpus()
+        with self._lock:
+            existing = set(self.articles)
+            added: list[str] = []
+            refused: list[str] = []
+            written: list[Path] = []
+            for name, data in files:
+                try:
+                    items = self._check(name, data, existing | set(added))
+                except AssistantError as e:
+                    refused.append(f"{os.path.basename(name)}: {e}")
+                    continue
+                for fname, payload, doc_id in items:
+                    written.append(_write_atomic(self.corpus / fname, payload))
+                    added.append(doc_id)
+            if added:
+                try:
+                    self._rebuild(progress, log)
+                except Exception:
+                    for p in written:  # never leave files the index could not take
+                        p.unlink(missing_ok=True)
+                    raise
+            return UploadResult(tuple(added), tuple(refused))
+
+    def remove(self, doc_id: str, progress: bool = True) -> str:
+        """Delete an article's file from the corpus folder and re-index; the title removed."""
+        self._need_corpus()
+        with self._lock:
+            if doc_id not in self.articles:
+                raise AssistantError(f"There is no article {doc_id!r} to remove: pick one from the list.")
+            path = self._file_of(doc_id)
+            if path is None:
+                raise AssistantError(f"Article {doc_id!r} is not a file in {self.corpus}/ (it came from a .jsonl or "
+                                     "another corpus): remove it there and re-index.")
+            title = _titles(self.articles)[doc_id]
+            backup = path.read_bytes()
+            path.unlink()
+            try:
+                self._rebuild(progress, None)
+            except Exception:
+                _write_atomic(path, backup)
+                raise
+            return title
+
+    # ------------------------------------------------------------ helpers
+
+    def _need_corpus(self) -> None:
+        if not self.manageable:
+            raise AssistantError("Articles can be managed only when the app is started with a corpus folder "
+                                 "(python app.py --corpus DIR).")
+
+    def _file_of(self, doc_id: str) -> Path | None:
+        from ..ingest.load import FOLDER_SUFFIXES
+
+        for suffix in FOLDER_SUFFIXES:
+            p = self.corpus / f"{doc_id}{suffix}"
+            if p.is_file() and p.resolve().is_relative_to(self.corpus.resolve()):
+                return p
+        return None
+
+    def _check(self, name: str, data: bytes, taken: set[str]) -> list[tuple[str, bytes, str]]:
+        """[(file name, bytes, doc id)] to write for one upload, or AssistantError saying why not."""
+        fname = safe_name(name)
+        suffix = Path(fname).suffix.lower()
+        if suffix not in ALLOWED:
+            raise AssistantError(f"{suffix or 'no extension'} files are not accepted: upload .txt, .md, .html or .jsonl.")
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise AssistantError(f"{len(data):,} bytes is over the {MAX_UPLOAD_BYTES:,}-byte limit: split it into smaller files.")
+        if not data.strip():
+            raise AssistantError("the file is empty: upload an article with text.")
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise AssistantError("not UTF-8 text: re-save it as UTF-8 and upload it again.")
+        items = _jsonl_items(data) if suffix == ".jsonl" else [(fname, data)]
+        out = []
+        for fname_i, payload in items:
+            doc_id = _check_loads(fname_i, payload)
+            if doc_id in taken or (self.corpus / fname_i).exists():
+                raise AssistantError(f"an article {doc_id!r} already exists: remove it first or rename the file.")
+            taken = taken | {doc_id}
+            out.append((fname_i, payload, doc_id))
+        return out
+
+    def _rebuild(self, progress: bool, log) -> None:
+        from ..store.build import build_index
+        from ..engine import Assistant
+
+        enc = getattr(self.assistant, "encoder", None)
+        build_index(self.corpus, self.index, self.settings, encoder=enc, progress=progress, log=log)
+        self.assistant = Assistant.open(self.index, self.settings, encoder=enc)
+
+
+def _neg(iso: str) -> str:
+    span = date_interval(iso) if iso else None
+    return f"{10**7 - span[1].toordinal():08d}" if span else ""
+
+
+def _write_atomic(path: Path, data: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+    return path
+
+
+def _check_loads(fname: str, payload: bytes) -> str:
+    """The doc id the corpus reader gives this file, or AssistantError with its warning."""
+    from ..ingest.load import load_corpus
+
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / fname
+        p.write_bytes(payload)
+        try:
+            result = load_corpus(p)
+        except AssistantError as e:
+            raise AssistantError(str(e).split(": add ")[0].split(" has no articles with text")[-1].strip(" ()") or str(e))
+    return result.articles[0].doc_id
+
+
+def _jsonl_items(data: bytes) -> list[tuple[str, bytes]]:
+    """A BEIR-style .jsonl upload becomes one .md file per article (YAML front matter with
+    its title, date, source, author and url; the text verbatim after it)."""
+    import yaml
+
+    from ..ingest.load import jsonl_objects
+    from ..ingest.newsmeta import normalize_metadata
+
+    items = []
+    for lineno, obj, problem in jsonl_objects(data.decode("utf-8-sig")):
+        if problem:
+            raise AssistantError(f"line {lineno}: {problem}; each line must be one object with \"_id\" and \"text\".")
+        doc_id, text = obj.get("_id", obj.get("id")), obj.get("text")
+        if doc_id in (None, "") or not isinstance(text, str) or not text.strip():
+            raise AssistantError(f"line {lineno}: needs \"_id\" (or \"id\") and a non-empty \"text\".")
+        meta = normalize_metadata({k: v for k, v in obj.items() if k not in ("_id", "id", "text") and v not in (None, "")})
+        front = {k: meta[k] for k in ("title", "date", "source", "author", "url") if meta.get(k)}
+        head = "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n" if front else ""
+        items.append((safe_name(f"{doc_id}.md"), (head + text).encode("utf-8")))
+        if len(items) > MAX_JSONL_ARTICLES:
+            raise AssistantError(f"more than {MAX_JSONL_ARTICLES} articles in one file: split it, or index it with "
+                                 "`assistant index --corpus FILE.jsonl`.")
+    if not items:
+        raise AssistantError("no articles in the file: one JSON object per line with \"_id\" and \"text\".")
+    return items
+
+
+# ---------------------------------------------------------------- example questions
+
+def example_questions(articles, copies=None, n: int = 3) -> list[str]:
+    """Example questions made from the current articles: the newest ones' titles, plus
+    "What is the latest news?" (answered with the newest articles' lead sentences) when the
+    articles are dated. Never hard-coded to one corpus."""
+    copy_ids = {c for cs in (copies or {}).values() for c in cs}
+    titles = _titles(articles)
+    ids = [d for d in articles if d not in copy_ids]
+
+    def newest(d):
+        span = date_interval(info_of(articles, d).date)
+        return (-(span[1].toordinal()) if span else 0, titles[d].lower())
+
+    ids.sort(key=newest)
+    out = [f"What does “{' '.join(titles[d].split())[:90]}” report?" for d in ids[:n] if titles[d].strip()]
+    if any(info_of(articles, d).date for d in ids):
+        out.append("What is the latest news?")
+    return out
+
+
+def _titles(articles) -> dict[str, str]:
+    """doc id -> title, without reading texts when the mapping keeps titles in memory."""
+    return getattr(articles, "titles", None) or {d: articles[d].title for d in articles}

@@ -1,0 +1,90 @@
+"""Articles managed from the page: uploads checked (type, size, UTF-8, text, duplicate),
+written into the corpus folder, indexed incrementally; removal; example questions."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.engine import Assistant
+from assistant.store.build import build_index
+from assistant.web.library import MAX_UPLOAD_BYTES, Library, example_questions, safe_name
+from tests.fakes import HashEncoder
+
+NEWS = Path(__file__).resolve().parent.parent / "data" / "news"
+FERRY = b"---\ntitle: Ferry runs aground\ndate: 2026-03-10\nsource: Island Herald\n---\nThe ferry Morning Star ran aground with 214 passengers on board.\n"
+
+
+@pytest.fixture
+def lib(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(NEWS, corpus)
+    enc = HashEncoder()
+    build_index(corpus, tmp_path / "ix", encoder=enc, progress=False)
+    return Library(Assistant.open(tmp_path / "ix", encoder=enc), corpus, tmp_path / "ix")
+
+
+def test_upload_lands_in_corpus_and_is_searchable(lib):
+    before = lib.assistant.encoder.encoded
+    r = lib.upload([("ferry.md", FERRY)], progress=False)
+    assert r.added == ("ferry",) and r.refused == ()
+    assert (lib.corpus / "ferry.md").read_bytes() == FERRY
+    assert lib.assistant.encoder.encoded > before  # only the new article was embedded
+    rows = lib.rows()
+    assert rows[0][:4] == ["Ferry runs aground", "2026-03-10", "Island Herald", "ferry"]  # newest first
+    assert any(r[3] == "coast-post-bridge-copy" and r[4].startswith("copy of harbour-bridge-cost") for r in rows)
+    a = lib.assistant.ask("How many passengers were on the ferry Morning Star?")
+    assert a.citations[0].doc_id == "ferry" and a.citations[0].source == "Island Herald"
+
+
+@pytest.mark.parametrize("name, data, why", [
+    ("report.pdf", b"%PDF", ".pdf files are not accepted: upload .txt, .md, .html or .jsonl"),
+    ("noext", b"text", "no extension files are not accepted"),
+    ("big.txt", b"x" * (MAX_UPLOAD_BYTES + 1), "over the 5,000,000-byte limit"),
+    ("latin.txt", "caf\u00e9 au lait".encode("latin-1"), "not UTF-8 text"),
+    ("empty.md", b"  \n", "the file is empty"),
+    ("only-front.md", b"---\ntitle: x\n---\n  \n", "no text"),
+    ("page.html", b"<html><head><title>x</title></head><body></body></html>", "no article text found"),
+    ("marathon.md", b"Someone else won the marathon in a new time.", "already exists"),
+    ("bad.jsonl", b'{"_id": "a"}\n', "needs \"_id\" (or \"id\") and a non-empty \"text\""),
+])
+def test_refusals_say_why_and_write_nothing(lib, name, data, why):
+    files_before = sorted(p.name for p in lib.corpus.iterdir())
+    r = lib.upload([(name, data)], progress=False)
+    assert r.added == () and len(r.refused) == 1 and why in r.refused[0], r.refused
+    assert sorted(p.name for p in lib.corpus.iterdir()) == files_before
+
+
+def test_jsonl_upload_becomes_one_file_per_article(lib):
+    data = (b'{"_id": "wire-1", "title": "Port strike ends", "text": "Dock workers ended their strike on Friday after a pay deal.", '
+            b'"publish_date": "2026-03-06", "source": "Wire"}\n'
+            b'{"_id": "wire-2", "text": "The port reopened on Saturday morning to cargo ships."}\n')
+    r = lib.upload([("wire.jsonl", data)], progress=False)
+    assert r.added == ("wire-1", "wire-2")
+    art = lib.articles["wire-1"]
+    assert art.text == "Dock workers ended their strike on Friday after a pay deal."
+    assert (art.title, art.metadata["date"], art.metadata["source"]) == ("Port strike ends", "2026-03-06", "Wire")
+
+
+def test_remove_deletes_the_file_and_reindexes(lib):
+    lib.upload([("ferry.md", FERRY)], progress=False)
+    assert lib.remove("ferry", progress=False) == "Ferry runs aground"
+    assert not (lib.corpus / "ferry.md").exists() and "ferry" not in lib.articles
+    from assistant.errors import AssistantError
+
+    with pytest.raises(AssistantError, match="no article"):
+        lib.remove("ferry", progress=False)
+
+
+def test_safe_name_stays_in_the_folder():
+    assert safe_name("../../etc/passwd.txt") == "passwd.txt"
+    assert safe_name("C:\\Users\\me\\My Story!.MD") == "My-Story.md"
+    assert safe_name(".hidden.txt") == "hidden.txt"
+
+
+def test_example_questions_follow_the_corpus(lib):
+    qs = example_questions(lib.articles, lib.assistant.copies)
+    assert qs[0] == "What does “Bridge cost estimate rises to $468 million” report?"  # newest first
+    assert "What is the latest news?" in qs and not any("Musan" in q for q in qs)
+    assert not any("coast-post" in q for q in qs)
