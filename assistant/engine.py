@@ -3,6 +3,8 @@ The CLI, the web UI and the evaluation runner all go through ``Assistant.ask``."
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Collection, Sequence
@@ -20,9 +22,12 @@ from .search.retrieve import Retriever, diversify
 from .search.rewrite import Subject, names_in, points_back, resolve
 from .search.timeparse import explicit_range, parse_as_of
 from .settings import Settings
-from .store.index import StoredIndex, load_index
+from .store.index import StoredIndex, load_index, manifest_stamp, prune, read_manifest
 from .terms import answer_terms as terms
 from .types import Answer, Article, Hit
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -278,6 +283,61 @@ class Assistant:
         return list(self.encoder.encode(queries))
 
 
+class LiveAssistant:
+    """The ``Assistant`` of whatever generation the index folder holds now, for a process
+    that runs for long (the web app, ``assistant chat``). ``current()`` is called once per
+    question: it compares the manifest's stamp (one ``stat``) with the one last seen and,
+    when a build committed a new generation, opens it (same settings, encoder and scorer)
+    and answers from it from then on. A question already being answered keeps the
+    ``Assistant`` it started with; its generation stays on disk through its lease
+    (store.py) and is let go when the last such question ends. When the new generation
+    cannot be opened, the previous one goes on answering and the problem is logged."""
+
+    def __init__(self, assistant: "Assistant", index_dir: str | Path):
+        self.index_dir = Path(index_dir)
+        self._current = assistant
+        self._stamp = manifest_stamp(self.index_dir)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, index_dir: str | Path, settings: Settings | None = None, encoder: Encoder | None = None,
+             scorer=None) -> "LiveAssistant":
+        return cls(Assistant.open(index_dir, settings, encoder, scorer), index_dir)
+
+    def current(self) -> "Assistant":
+        stamp = manifest_stamp(self.index_dir)
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    self._follow(stamp)
+        return self._current
+
+    def _follow(self, stamp) -> None:
+        old = self._current
+        try:
+            if read_manifest(self.index_dir).get("data_dir") != old.manifest.get("data_dir"):
+                self._current = Assistant.open(self.index_dir, old.settings, encoder=old.encoder, scorer=old.scorer)
+                log.info("switched to the new index generation %s", self._current.manifest.get("data_dir"))
+        except AssistantError as e:
+            log.warning("the index in %s/ changed but cannot be opened, still answering from the previous one: %s",
+                        self.index_dir, e)
+        self._stamp = stamp
+        if self._current is not old:
+            del old  # its lease goes with the last question still using it
+            prune(self.index_dir)
+
+    def ask(self, *args, **kwargs) -> Answer:
+        return self.current().ask(*args, **kwargs)
+
+    def ask_batch(self, *args, **kwargs):
+        return self.current().ask_batch(*args, **kwargs)
+
+    def __getattr__(self, name):  # articles, manifest, settings, encoder, copies, ... of the current one
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.current(), name)
+
+
 def check_question(question: str, settings: Settings) -> str:
     """The stripped question, or QuestionError saying what to change."""
     if not isinstance(question, str) or not question.strip():
@@ -310,7 +370,9 @@ def bound_history(history: Sequence[str] | None, settings: Settings) -> list[str
         return []
     if isinstance(history, str):
         history = [history]
-    latest = history[-settings.max_history_turns:] if isinstance(history, Sequence) else list(history)[-settings.max_history_turns:]
+    history = history if isinstance(history, Sequence) else list(history)
+    n = settings.max_history_turns
+    latest = history[max(0, len(history) - n):]  # not history[-n:]: history[-0:] is all of it
     return [h[: settings.max_question_chars] for h in latest if isinstance(h, str) and _is_text(h[: settings.max_question_chars])]
 
 

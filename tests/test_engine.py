@@ -131,3 +131,22 @@ def test_history_turns_that_are_not_text_are_ignored():
     assert bound_history("a single turn", s) == ["a sin"]
     assert bound_history(["one", 2, "three", "four"], s) == ["three", "four"]
     assert bound_history(iter(["a", "b", "c"]), s) == ["b", "c"]
+
+
+def test_zero_history_turns_means_no_history(monkeypatch):
+    """ASSISTANT_MAX_HISTORY_TURNS=0 turns follow-ups off (``history[-0:]`` would be all of it)."""
+    from assistant.engine import bound_history
+    from assistant.settings import settings_from_env
+
+    s = settings_from_env({"ASSISTANT_MAX_HISTORY_TURNS": "0"})
+    assert bound_history(["How many work at Musan Mine?", "And Kaechon?"], s) == []
+    assert bound_history(iter(["a", "b"]), s) == []
+    assert bound_history(["a", "b", "c"], Settings(max_history_turns=5)) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "0001-01-07", "9999-12-31"])
+def test_as_of_at_the_ends_of_the_calendar_is_a_user_error(assistant, as_of):
+    from assistant.errors import AssistantError
+
+    with pytest.raises(AssistantError, match="out of range: use a date from 0002-01-01"):
+        assistant.ask("What happened last week?", as_of=as_of)

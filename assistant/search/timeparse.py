@@ -152,7 +152,7 @@ def _rules(as_of: dt.date):
     def year_in(m):
         return dt.date(int(m["year"]), 1, 1), dt.date(int(m["year"]), 12, 31)
 
-    lw_start = monday - dt.timedelta(days=7)
+    lw_start = lambda: monday - dt.timedelta(days=7)  # noqa: E731 - not computed for as-of dates near year 1
     lm = _shift_month(t.year, t.month, -1)
     day = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
     return [
@@ -168,7 +168,7 @@ def _rules(as_of: dt.date):
         (r"\b(?:in |over |during )?the (?:past|last) year\b", lambda m: rng(t - dt.timedelta(days=364), t)),
         (r"\blast weekend\b", lambda m: rng(monday - dt.timedelta(days=2), monday - dt.timedelta(days=1))),
         (r"\bthis weekend\b", lambda m: rng(monday + dt.timedelta(days=5), monday + dt.timedelta(days=6))),
-        (r"\b(?:last|previous) week(?:'s)?\b", lambda m: rng(lw_start, lw_start + dt.timedelta(days=6))),
+        (r"\b(?:last|previous) week(?:'s)?\b", lambda m: rng(lw_start(), lw_start() + dt.timedelta(days=6))),
         (r"\b(?:this|current) week(?:'s)?\b", lambda m: rng(monday, t)),
         (r"\b(?:last|previous) month(?:'s)?\b", lambda m: rng(dt.date(lm[0], lm[1], 1), _month_end(*lm))),
         (r"\b(?:this|current) month(?:'s)?\b", lambda m: rng(dt.date(t.year, t.month, 1), t)),
@@ -198,7 +198,7 @@ def parse_time(question: str, as_of: dt.date) -> Parsed:
             continue
         try:
             start, end = fn(m)
-        except (ValueError, KeyError):  # e.g. "on February 30"
+        except (ValueError, KeyError, OverflowError):  # e.g. "on February 30", "before 0001-01-01"
             continue
         if end is not None and end > as_of:
             end = as_of
@@ -217,18 +217,28 @@ def _clean(text: str) -> str:
     return re.sub(r"\s{2,}", " ", text).strip()
 
 
+AS_OF_RANGE = (dt.date(2, 1, 1), dt.date(9998, 12, 31))  # time words move a year either way from it
+
+
 def parse_as_of(value: str | dt.date | None, today: dt.date | None = None) -> dt.date:
-    """The as-of date: ``value`` as YYYY-MM-DD, or today."""
+    """The as-of date: ``value`` as YYYY-MM-DD, or today. Dates in the first or last year
+    the calendar has are refused ("last week" would fall outside it)."""
+    from ..errors import AssistantError
+
     if value is None or value == "":
         return today or dt.date.today()
     if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        from ..errors import AssistantError
-
-        raise AssistantError(f"as of date {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-03-09.")
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise AssistantError(f"as of date {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-03-09.")
+    low, high = AS_OF_RANGE
+    if not low <= day <= high:
+        raise AssistantError(f"as of date {day.isoformat()} is out of range: use a date from {low.isoformat()} "
+                             f"to {high.isoformat()}, e.g. 2026-03-09.")
+    return day
 
 
 def explicit_range(since: str | dt.date | None, until: str | dt.date | None) -> TimeRange | None:

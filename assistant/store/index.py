@@ -23,7 +23,14 @@ time, a second one waits), writes a new ``data-<id>`` folder, then replaces
 one, which a reader may still be opening. A build that dies before the manifest is
 replaced leaves the previous index untouched and loadable; its ``.building-*`` leftovers
 are removed by the next build (under the lock, so never a live build's). A load that
-finds its generation gone re-reads the manifest and retries once. Nothing is pickled."""
+finds its generation gone re-reads the manifest and retries once. Nothing is pickled.
+
+Every process that opens a generation holds a lease on it: a shared ``flock`` on the
+generation's ``.lease`` file, kept by the ``StoredIndex`` and dropped when it is closed or
+garbage-collected (or the process dies: the kernel drops it). A build removes an older
+generation only when it can take that file exclusively, so a running app that still
+reads an older generation never loses it; the next build (or ``prune``) removes it once
+it is let go."""
 from __future__ import annotations
 
 import contextlib
@@ -47,6 +54,7 @@ from . import ann
 FORMAT_VERSION = 3  # 3: lazily opened (memory-mapped vectors, saved BM25, texts read by offset)
 MANIFEST = "manifest.json"
 LOCK = ".lock"
+LEASE = ".lease"  # in each data-<id> folder: readers hold it shared, a build removing the folder exclusively
 _FILES = ("vectors.faiss", "chunks.npy", "sentences.npy", "sentence_vectors.npy", "documents.jsonl", "texts.bin",
           "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
           "bm25/vocab.index.json", "bm25/params.index.json")
@@ -177,6 +185,17 @@ class StoredIndex:
     sentence_vectors: np.ndarray  # (n_sentences, dim) float16, L2-normalised
     lexical: Any  # lexical.LexicalIndex over the chunks' embedded texts
     embeddings: np.ndarray | None = None  # IVF-PQ only: the full vectors, memory-mapped
+    lease: "Lease | None" = None  # keeps this generation on disk while the index is open
+
+    @property
+    def generation(self) -> str:
+        return self.manifest["data_dir"]
+
+    def close(self) -> None:
+        """Let go of this generation (a later build may remove it). Optional: dropping the
+        last reference does the same."""
+        if self.lease is not None:
+            self.lease.release()
 
     def chunk_vectors(self, rows: np.ndarray) -> np.ndarray:
         """The stored (float32, L2-normalised) vectors of chunk ``rows``: read back from FAISS,
@@ -255,13 +274,17 @@ class IndexWriter:
         self.root = Path(index_dir)
         self.dim = dim
         self._previous = _current_generation(self.root)
+        self._files: list = []
+        self.tmp = None
         try:
             self.tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=self.root))
-            self._texts = open(self.tmp / "texts.bin", "wb")
-            self._svec = open(self.tmp / "sentence_vectors.raw", "wb")
-            self._cvec = open(self.tmp / "chunk_vectors.raw", "wb")
+            for name in ("texts.bin", "sentence_vectors.raw", "chunk_vectors.raw"):
+                self._files.append(open(self.tmp / name, "wb"))
+            (self.tmp / LEASE).touch()
         except OSError as e:
+            self.abort()
             raise _write_error(self.root, e) from e
+        self._texts, self._svec, self._cvec = self._files
         self.index_type, self.hnsw_m = index_type, hnsw_m
         self._docs: list[dict] = []
         self._doc_index: dict[str, int] = {}
@@ -281,9 +304,16 @@ class IndexWriter:
                 raise _write_error(self.root, exc) from exc
 
     def abort(self) -> None:
-        for f in (self._texts, self._svec, self._cvec):
-            f.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        """Close the open files and remove the temporary folder. Never raises: on a full
+        disk closing a buffered file fails too (its last write), and the folder must go
+        all the same."""
+        for f in self._files:
+            try:
+                f.close()  # the file descriptor is closed even when the flush fails
+            except OSError:
+                pass
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def add_article(self, article: Article) -> None:
         data = article.text.encode("utf-8", "surrogatepass")
@@ -318,7 +348,7 @@ class IndexWriter:
         tmp, root = self.tmp, self.root
         gen = f"data-{uuid.uuid4().hex[:12]}"
         try:
-            for f in (self._texts, self._svec, self._cvec):
+            for f in self._files:
                 f.close()
             index, params = self._vector_index(previous_index, previous_params)
             faiss.write_index(index, str(tmp / "vectors.faiss"))
@@ -336,11 +366,11 @@ class IndexWriter:
             os.replace(tmp, root / gen)
             _write_json_atomic(root / MANIFEST, manifest)
         except (OSError, RuntimeError) as e:  # faiss reports a failed write as RuntimeError
-            shutil.rmtree(tmp, ignore_errors=True)
+            self.abort()
             shutil.rmtree(root / gen, ignore_errors=True)
             raise _write_error(root, e) from e
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            self.abort()
             raise
         remove_stale_generations(root, keep={gen, self._previous})
         return manifest
@@ -416,11 +446,124 @@ def _current_generation(root: Path) -> str | None:
     return data_dir if isinstance(data_dir, str) else None
 
 
-def remove_stale_generations(root: Path, keep: set[str | None]) -> None:
-    """Remove the ``data-*`` folders not in ``keep`` (the caller holds ``index_lock``)."""
-    for p in root.iterdir():
+def remove_stale_generations(root: Path, keep: set[str | None]) -> list[str]:
+    """Remove the ``data-*`` folders not in ``keep`` and not leased by a running process
+    (the caller holds ``index_lock``). Returns the names of those kept for their lease."""
+    held = []
+    for p in sorted(root.iterdir()):
         if p.name.startswith("data-") and p.name not in keep and p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p, ignore_errors=True)
+            if not _remove_unless_leased(p):
+                held.append(p.name)
+    return held
+
+
+def _remove_unless_leased(folder: Path) -> bool:
+    """Remove a generation folder unless a process holds its lease; True when removed.
+    The exclusive lock is held while the folder is removed, so no reader can take a
+    lease on it half-way (a reader that opened the file before sees it gone: ``_lease``)."""
+    try:
+        fd = os.open(folder / LEASE, os.O_RDONLY)
+    except FileNotFoundError:  # a generation written before leases: nobody can hold it
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # BlockingIOError: a running process still reads this generation
+            return False
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
+
+
+def prune(index_dir: str | Path) -> list[str]:
+    """Remove the generations no process holds any more, keeping the current and the
+    previous one, if no build is running (then it is left to the build). Returns the
+    names still held. Never raises: an index on a read-only disk is left as it is."""
+    root = Path(index_dir)
+    try:
+        fd = os.open(root / LOCK, os.O_RDWR)
+    except OSError:
+        return []
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return []
+        current = _current_generation(root)
+        if current is None:
+            return []
+        previous = _previous_generation(root, current)
+        return remove_stale_generations(root, {current, previous})
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+
+
+def _previous_generation(root: Path, current: str) -> str | None:
+    """The newest generation folder other than ``current`` (by modification time)."""
+    others = [p for p in root.iterdir() if p.name.startswith("data-") and p.name != current and p.is_dir()]
+    return max(others, key=lambda p: p.stat().st_mtime_ns).name if others else None
+
+
+class Lease:
+    """A shared lock on a generation's ``.lease`` file: while it is held, builds leave
+    the generation on disk. Released by ``release()`` or when garbage-collected."""
+
+    def __init__(self, fd: int, generation: str):
+        import weakref
+
+        self.generation = generation
+        self._finalizer = weakref.finalize(self, os.close, fd)
+
+    def release(self) -> None:
+        self._finalizer()
+
+    @property
+    def held(self) -> bool:
+        return self._finalizer.alive
+
+
+def _lease(folder: Path) -> Lease | None:
+    """Take a lease on a generation (None where it cannot be had: an index on a read-only
+    disk written before leases). IndexCorruptError when the folder is gone or being
+    removed, so ``load_index`` re-reads the manifest."""
+    path = folder / LEASE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        if not folder.is_dir():
+            raise IndexCorruptError(f"Index folder {folder} is gone: rebuild with `assistant index --index {folder.parent}`.")
+        try:  # a generation written before leases
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError:
+            return None
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        same = os.stat(path).st_ino == os.fstat(fd).st_ino  # not removed between open and lock
+    except OSError:  # BlockingIOError: a build is removing it; FileNotFoundError: removed
+        same = False
+    if not same:
+        os.close(fd)
+        raise IndexCorruptError(f"Index folder {folder} was removed by a build: rebuild with "
+                                f"`assistant index --index {folder.parent}`.")
+    return Lease(fd, folder.name)
+
+
+def manifest_stamp(index_dir: str | Path) -> tuple[int, int, int] | None:
+    """What changes whenever a build commits (the manifest is replaced, never edited):
+    (inode, modification time, size) of ``manifest.json``; None when there is none."""
+    try:
+        st = os.stat(Path(index_dir) / MANIFEST)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def remove_leftovers(root: Path) -> None:
@@ -436,6 +579,9 @@ def remove_leftovers(root: Path) -> None:
 def read_manifest(index_dir: str | Path) -> dict[str, Any]:
     root = Path(index_dir)
     path = root / MANIFEST
+    if root.exists() and not root.is_dir():
+        raise IndexNotFoundError(f"--index {root} is a file, not an index folder: pass the folder the index was "
+                                 "built in (e.g. --index index).")
     if not path.is_file():
         raise IndexNotFoundError(f"No index in {root}/: build it with `assistant index --index {root}`.")
     try:
@@ -505,6 +651,7 @@ def _load_generation(root: Path, manifest: dict[str, Any], expect_model: str | N
         )
     data = root / manifest["data_dir"]
     mmap = "r" if lazy else None
+    lease = _lease(data)  # before any file is read: from now on no build removes them
     try:
         for name, digest in manifest["files"].items():
             path = data / name
@@ -545,7 +692,7 @@ def _load_generation(root: Path, manifest: dict[str, Any], expect_model: str | N
     if faiss_index.ntotal != len(chunk_rows) or lexical.n != len(chunk_rows) or len(sentence_rows) != len(sentence_vectors):
         raise IndexCorruptError(f"The index in {root}/ is inconsistent (row counts differ): rebuild with {rebuild}.")
     return StoredIndex(manifest, articles, ChunkTable(chunk_rows, articles), faiss_index,
-                       SentenceTable(sentence_rows, articles), sentence_vectors, lexical, embeddings)
+                       SentenceTable(sentence_rows, articles), sentence_vectors, lexical, embeddings, lease)
 
 
 def _read_faiss(path: Path, lazy: bool):

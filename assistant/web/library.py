@@ -37,14 +37,26 @@ def safe_name(name: str) -> str:
 
 
 class Library:
-    """Holds the current ``Assistant`` and changes the corpus under a lock."""
+    """Holds the current ``Assistant`` and changes the corpus under a lock. With an index
+    folder, ``assistant`` follows it: after any build (this app's, or ``assistant index``
+    run beside it) the next question is answered from the new generation (LiveAssistant)."""
 
     def __init__(self, assistant, corpus_dir: str | Path | None, index_dir: str | Path | None, settings=None):
-        self.assistant = assistant
+        from ..engine import Assistant, LiveAssistant
+
+        if index_dir and isinstance(assistant, Assistant):
+            assistant = LiveAssistant(assistant, index_dir)
+        self._assistant = assistant
         self.corpus = Path(corpus_dir) if corpus_dir else None
         self.index = Path(index_dir) if index_dir else None
         self.settings = settings or getattr(assistant, "settings", None)
         self._lock = threading.Lock()
+
+    @property
+    def assistant(self):
+        """The assistant to answer the next question with (the index's current generation)."""
+        live = self._assistant
+        return live.current() if hasattr(live, "current") else live
 
     @property
     def manageable(self) -> bool:
@@ -165,7 +177,8 @@ class Library:
 
         enc = getattr(self.assistant, "encoder", None)
         build_index(self.corpus, self.index, self.settings, encoder=enc, progress=progress, log=log)
-        self.assistant = Assistant.open(self.index, self.settings, encoder=enc)
+        if not hasattr(self._assistant, "current"):
+            self._assistant = Assistant.open(self.index, self.settings, encoder=enc)
 
 
 def _neg(iso: str) -> str:

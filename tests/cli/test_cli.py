@@ -239,3 +239,9 @@ def test_manifest_valid_json_but_wrong(index, seed_corpus, capsys, damage):
     assert "rebuild" in one_line_error(capsys)
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(index), "--quiet", "--model", "hash-encoder"]) == 0
     assert main(["ask", "How many people work at Musan Mine?", "--index", str(index)]) == 0
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "0001-01-05"])
+def test_as_of_in_the_first_week_of_year_one(index, capsys, as_of):
+    assert main(["ask", "What happened last week?", "--index", str(index), "--as-of", as_of]) == 2
+    assert "out of range" in one_line_error(capsys)

@@ -96,3 +96,21 @@ def test_as_of_parsing():
 
     with pytest.raises(AssistantError, match="YYYY-MM-DD"):
         parse_as_of("next tuesday")
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2, 1, 1), dt.date(2, 1, 3), dt.date(9998, 12, 31)])
+@pytest.mark.parametrize("question", [
+    "What happened last week?", "this weekend", "in the last 3 years", "2 weeks ago", "last month", "last year",
+    "the past year", "before 0001-01-01", "after 9999-12-31", "since 0001-01-01", "before January", "last monday",
+    "in the last 9999 years", "5000 years ago", "the day before yesterday", "between March and February",
+])
+def test_time_words_near_the_ends_of_the_calendar_never_raise(as_of, question):
+    parse_time(question, as_of)  # a range that would leave the calendar is no range
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "0001-01-07", "9999-12-31", dt.date(1, 1, 3)])
+def test_as_of_outside_the_supported_range_is_refused(value):
+    from assistant.errors import AssistantError
+
+    with pytest.raises(AssistantError, match="out of range: use a date from 0002-01-01 to 9998-12-31"):
+        parse_as_of(value)

@@ -7,7 +7,7 @@ import pytest
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from assistant.settings import Settings
 from assistant.store.build import build_index
-from assistant.store.index import FORMAT_VERSION, load_index, read_manifest
+from assistant.store.index import FORMAT_VERSION, load_index, prune, read_manifest
 
 
 def build(corpus, index, enc, **kw):
@@ -68,7 +68,11 @@ def test_incremental_add_change_remove(seed_corpus, tmp_path, hash_encoder):
     after = load_index(ix)
     assert set(after.articles) == {"kaechon-rock-drills", "musan-mine"}
     assert "Only this text remains" in after.articles["musan-mine"].text
-    assert len(list(ix.glob("data-*"))) == 2  # older generations are removed; the previous one stays
+    # `before` still holds the first generation: kept; once let go it is removed, the previous one stays
+    assert len(list(ix.glob("data-*"))) == 3
+    before.close()
+    prune(ix)
+    assert len(list(ix.glob("data-*"))) == 2
 
 
 class Boom(Exception):
@@ -375,6 +379,117 @@ def test_full_or_read_only_disk_while_writing(seed_corpus, tmp_path, hash_encode
 
     monkeypatch.setattr(np, "save", fail)
     with pytest.raises(IndexWriteError, match=os.strerror(errno_)):
+        build(seed_corpus, ix, hash_encoder)
+    monkeypatch.undo()
+    assert (ix / "manifest.json").read_text() == before
+    assert not list(ix.glob(".building-*"))
+    assert set(load_index(ix).articles) == {"kaechon-rock-drills", "musan-mine"}
+
+
+def test_a_build_never_removes_a_generation_a_process_holds(seed_corpus, tmp_path, hash_encoder):
+    """An open index holds a lease on its generation: two later builds keep it on disk (its
+    texts stay readable), and once it is let go the next build or prune removes it."""
+    ix = tmp_path / "ix"
+    build(seed_corpus, ix, hash_encoder)
+    held = load_index(ix)
+    gen = held.generation
+    for name in ("x", "y", "z"):
+        (seed_corpus / f"{name}.txt").write_text(f"Article {name} about mining.", encoding="utf-8")
+        build(seed_corpus, ix, hash_encoder)
+    assert (ix / gen).is_dir()
+    assert "Musan" in held.articles["musan-mine"].text  # read from disk now, not from a cache
+    assert len(list(ix.glob("data-*"))) == 3  # the held one, the current one and the previous one
+    held.close()
+    (seed_corpus / "w.txt").write_text("Article w about mining.", encoding="utf-8")
+    build(seed_corpus, ix, hash_encoder)
+    assert not (ix / gen).exists() and len(list(ix.glob("data-*"))) == 2
+
+
+def test_a_lease_held_by_another_process_keeps_the_generation(seed_corpus, tmp_path, hash_encoder):
+    import subprocess
+    import sys
+
+    ix = tmp_path / "ix"
+    build(seed_corpus, ix, hash_encoder)
+    gen = read_manifest(ix)["data_dir"]
+    code = ("import sys; from assistant.store import load_index; s = load_index(sys.argv[1]); "
+            "print('open', flush=True); sys.stdin.read()")
+    reader = subprocess.Popen([sys.executable, "-c", code, str(ix)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        for name in ("x", "y"):
+            (seed_corpus / f"{name}.txt").write_text(f"Article {name} about mining.", encoding="utf-8")
+            build(seed_corpus, ix, hash_encoder)
+        assert (ix / gen).is_dir()
+    finally:
+        reader.kill()  # the kernel drops its lease
+        reader.wait()
+    prune(ix)
+    assert not (ix / gen).exists()
+
+
+def test_a_generation_being_removed_is_not_opened(seed_corpus, tmp_path, hash_encoder):
+    """A reader whose lease file was removed under it (a build took it between the
+    reader's open and lock) reports the generation gone instead of reading half a folder."""
+    import fcntl
+    import os
+
+    import assistant.store as store
+
+    ix = tmp_path / "ix"
+    build(seed_corpus, ix, hash_encoder)
+    folder = ix / read_manifest(ix)["data_dir"]
+    fd = os.open(folder / store.LEASE, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # what a build holds while it removes the folder
+    try:
+        with pytest.raises(IndexCorruptError, match="removed"):
+            store._lease(folder)
+    finally:
+        os.close(fd)
+    assert store._lease(folder).held
+
+
+class _FullDisk:
+    """``open`` for store.py on a disk with ``room`` bytes left: buffered writes fail with
+    ENOSPC when the buffer is flushed, as on a real full disk (so closing fails too)."""
+
+    def __init__(self, room: int):
+        self.room = room
+
+    def __call__(self, path, mode="r", *args, **kwargs):
+        import builtins
+        import io
+
+        if "w" not in mode or "b" not in mode:
+            return builtins.open(path, mode, *args, **kwargs)
+        disk = self
+
+        class Raw(io.FileIO):
+            def write(self, b):
+                import errno
+                import os
+
+                if len(b) > disk.room:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                disk.room -= len(b)
+                return super().write(b)
+
+        return io.BufferedWriter(Raw(path, "w"), buffer_size=8192)
+
+
+@pytest.mark.parametrize("room", [0, 100, 9000, 50_000, 200_000])
+def test_full_disk_at_any_fill_level_is_one_error_and_leaves_nothing_behind(seed_corpus, tmp_path, hash_encoder,
+                                                                         monkeypatch, room):
+    import assistant.store as store
+    from assistant.errors import IndexWriteError
+
+    ix = tmp_path / "ix"
+    build(seed_corpus, ix, hash_encoder)
+    before = (ix / "manifest.json").read_text()
+    for i in range(30):
+        (seed_corpus / f"new{i}.txt").write_text(f"New article {i} about coal exports. " * 200, encoding="utf-8")
+    monkeypatch.setattr(store, "open", _FullDisk(room), raising=False)
+    with pytest.raises(IndexWriteError, match="No space left on device"):
         build(seed_corpus, ix, hash_encoder)
     monkeypatch.undo()
     assert (ix / "manifest.json").read_text() == before

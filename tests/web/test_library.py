@@ -88,3 +88,58 @@ def test_example_questions_follow_the_corpus(lib):
     assert qs[0] == "What does “Bridge cost estimate rises to $468 million” report?"  # newest first
     assert "What is the latest news?" in qs and not any("Musan" in q for q in qs)
     assert not any("coast-post" in q for q in qs)
+
+
+def test_the_app_follows_command_line_rebuilds_without_failing_a_question(lib, tmp_path):
+    """With the app running, `assistant index` runs twice on its index: the app answers from
+    the newest generation at its next question, and a question still being answered on the
+    generation it started with can read every article of it (its folder is kept)."""
+    import threading
+
+    asked = lib.assistant  # what a question in flight holds
+    first = asked.manifest["data_dir"]
+    errors, answers, stop = [], [], threading.Event()
+
+    def ask_on():  # questions keep coming while the index is rebuilt
+        while not stop.is_set():
+            try:
+                answers.append(lib.assistant.ask("Who won the marathon?"))
+            except Exception as e:  # noqa: BLE001 - any failure is what this test is about
+                errors.append(e)
+
+    asker = threading.Thread(target=ask_on)
+    asker.start()
+    try:
+        for i, name in enumerate(("ferry", "tram")):
+            text = FERRY if name == "ferry" else b"The new tram line to the harbour opens on 3 April with 12 stops.\n"
+            (lib.corpus / f"{name}.md").write_bytes(text)
+            build_index(lib.corpus, lib.index, encoder=HashEncoder(), progress=False)  # the CLI's build, beside the app
+    finally:
+        stop.set()
+        asker.join()
+    assert errors == [] and answers
+    assert (lib.index / first).is_dir()  # still held by the question in flight
+    late = asked.ask("When does the school lunch change?")  # an article this generation never read yet
+    assert late.citations and "tram" not in asked.articles
+    now = lib.assistant
+    assert now.manifest["data_dir"] != first and {"ferry", "tram"} <= set(now.articles)
+    a = now.ask("How many stops does the new tram line have?")
+    assert a.citations[0].doc_id == "tram"
+    del asked, late, answers
+    import gc
+
+    gc.collect()
+    (lib.corpus / "tram.md").unlink()
+    build_index(lib.corpus, lib.index, encoder=HashEncoder(), progress=False)
+    assert not (lib.index / first).exists()  # let go: removed by the next build
+
+
+def test_a_new_generation_that_cannot_be_opened_leaves_the_app_on_the_old_one(lib, caplog):
+    import json
+
+    before = lib.assistant
+    manifest = json.loads((lib.index / "manifest.json").read_text())
+    (lib.index / "manifest.json").write_text(json.dumps(dict(manifest, data_dir="data-missing000")))
+    assert lib.assistant is before
+    assert "cannot be opened" in caplog.text
+    assert lib.assistant.ask("Who won the marathon?").citations
