@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ HTML_SUFFIXES = (".html", ".htm")
 FOLDER_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES
 ACCEPTED = "a folder of .txt/.md/.html files, a BEIR .jsonl or a SQuAD .json"
 
+MAX_FRONT_MATTER_CHARS = 20_000  # front matter is a handful of fields; a longer block is not parsed
 _FM_LINE = re.compile(r"^-{3,}[ \t]*\r?$", re.MULTILINE)
 _MD_HEADING = re.compile(r"\A\s*#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
@@ -49,6 +51,8 @@ def load_corpus(path: str | Path) -> LoadResult:
     warnings: list[str] = []
     if path.is_dir():
         articles = _load_folder(path, warnings)
+    elif not path.is_file():
+        raise CorpusError(f"Corpus path {path} is not a regular file (a pipe, device or socket): pass --corpus with {ACCEPTED}")
     else:
         suffix = path.suffix.lower()
         if suffix in FOLDER_SUFFIXES:
@@ -105,6 +109,10 @@ def _load_folder(root: Path, warnings: list[str]) -> list[Article]:
             full = Path(dirpath, name)
             rel = full.relative_to(root).as_posix()
             if full.suffix.lower() in FOLDER_SUFFIXES:
+                if not full.is_file() and not full.is_symlink():  # a pipe would block the build forever
+                    warnings.append(f"skipped {rel}: not a regular file (a pipe, device or socket); "
+                                    "put articles there as ordinary files")
+                    continue
                 files.append((rel, full))  # a link is followed only if it stays inside (see _read_utf8)
             else:
                 ignored.append(rel)
@@ -141,9 +149,14 @@ def _read_utf8(path: Path, shown: str, warnings: list[str], root: Path | None = 
     With ``root`` (a resolved folder), the file actually opened must lie under it: checked
     on the open file itself, so a link swapped in after the walk is refused too."""
     try:
-        with open(path, "rb") as f:
+        # non-blocking: opening a pipe (swapped in after the walk, or behind a link) must not wait for a writer
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
             if root is not None and not _opened_inside(f.fileno(), path, root):
                 warnings.append(f"skipped {shown}: it is a link to a file outside the corpus (copy the file into {root} instead)")
+                return None
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                warnings.append(f"skipped {shown}: not a regular file (a pipe, device or socket); "
+                                "put articles there as ordinary files")
                 return None
             data = f.read()
     except OSError as e:
@@ -171,7 +184,11 @@ def _load_file(path: Path, doc_id: str, shown: str, warnings: list[str], root: P
         return None
     if path.suffix.lower() in HTML_SUFFIXES:
         return _from_html(raw, doc_id, shown, warnings)
-    metadata, body = _split_front_matter(raw, shown, warnings)
+    try:
+        metadata, body = _split_front_matter(raw, shown, warnings)
+    except _Refused as e:
+        warnings.append(f"skipped {shown}: {e}")
+        return None
     if not body.strip():
         warnings.append(f"skipped {shown}: it has no text (add the article text or remove the file)")
         return None
@@ -182,9 +199,30 @@ def _load_file(path: Path, doc_id: str, shown: str, warnings: list[str], root: P
     return Article(doc_id=doc_id, title=title or derive_title(doc_id), text=body, metadata=metadata)
 
 
+class _Refused(Exception):
+    """A file that is not read at all (the message says why and what to do)."""
+
+
+def _front_matter_loader():
+    """A safe YAML loader that refuses aliases (``*name``): front matter is a handful of
+    scalar fields, and nested aliases expand exponentially (a 700-byte "billion laughs"
+    block would take gigabytes)."""
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                raise _Refused("its front matter uses YAML aliases (*name), which are not accepted: "
+                               "write each field's value out")
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader
+
+
 def _split_front_matter(raw: str, shown: str, warnings: list[str]) -> tuple[dict[str, str], str]:
     """Split a leading ``---`` YAML block off. The body is the exact remainder of ``raw``
-    after the closing ``---`` line (python-frontmatter strips it, so it is not used for that)."""
+    after the closing ``---`` line (python-frontmatter strips it, so it is not used for that).
+    A block using YAML aliases raises _Refused; one over MAX_FRONT_MATTER_CHARS is not parsed."""
     if not raw.startswith("---"):
         return {}, raw
     bounds = list(_FM_LINE.finditer(raw))
@@ -192,10 +230,17 @@ def _split_front_matter(raw: str, shown: str, warnings: list[str]) -> tuple[dict
         return {}, raw
     block, end = raw[bounds[0].end():bounds[1].start()], bounds[1].end()
     body = raw[end + 1:] if raw[end:end + 1] == "\n" else raw[end:]
-    from frontmatter.default_handlers import YAMLHandler
+    if len(block) > MAX_FRONT_MATTER_CHARS:  # not parsed: kept as text like any block that is not front matter
+        warnings.append(f"{shown}: the block between its first two --- lines is over {MAX_FRONT_MATTER_CHARS:,} "
+                        "characters, so it was kept as text, not read as front matter; keep front matter to a few "
+                        "fields (title, date, source, author, url)")
+        return {}, raw
+    import yaml
 
     try:
-        data = YAMLHandler().load(block)
+        data = yaml.load(block, Loader=_front_matter_loader())  # noqa: S506 - a SafeLoader subclass
+    except _Refused:
+        raise
     except Exception as e:  # yaml raises several error types
         warnings.append(f"{shown}: the block between its first two --- lines is not valid YAML ({type(e).__name__}), "
                         "so it was kept as text; fix it if it is meant as front matter")

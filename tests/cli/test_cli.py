@@ -215,7 +215,8 @@ def test_index_option_pointing_at_a_file(seed_corpus, tmp_path, capsys):
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(f), "--quiet"]) == 2
     assert "is a file" in one_line_error(capsys)
     assert main(["ask", "How many people work at Musan Mine?", "--index", str(f)]) == 2
-    assert "No index" in one_line_error(capsys)
+    line = one_line_error(capsys)
+    assert "is a file, not an index folder" in line and f"--index {f}`" not in line  # never "build an index into it"
 
 
 @pytest.mark.parametrize("damage", ["files", "chunk"])

@@ -1,6 +1,7 @@
 """Load stage: every accepted format, verbatim text, titles, ids, warnings and errors."""
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -324,3 +325,93 @@ def test_link_swapped_in_after_the_walk_is_refused(tmp_path, monkeypatch):
     result = load.load_corpus(corpus)
     assert [a.doc_id for a in result.articles] == ["a"]
     assert any("b.txt" in w and "outside the corpus" in w for w in result.warnings)
+
+
+def _alias_bomb(levels: int) -> str:
+    """Front matter of ``levels`` nested YAML aliases, each level nine of the one before
+    (9**levels strings once expanded; 8 levels is about 700 bytes)."""
+    names = "abcdefghijkl"
+    lines = ["---", "title: A harmless title", f"{names[0]}: &{names[0]} [x, x, x, x, x, x, x, x, x]"]
+    for prev, name in zip(names, names[1:levels]):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    return "\n".join(lines + ["---", "The body of the article."]) + "\n"
+
+
+@pytest.mark.parametrize("levels", [3, 5, 8, 9])
+def test_yaml_alias_bomb_is_refused_with_a_reason_in_bounded_memory(tmp_path, levels):
+    import tracemalloc
+
+    (tmp_path / "bomb.md").write_text(_alias_bomb(levels), encoding="utf-8")
+    (tmp_path / "fine.md").write_text("---\ntitle: Fine\n---\nA fine article.\n", encoding="utf-8")
+    tracemalloc.start()
+    try:
+        result = load_corpus(tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [a.doc_id for a in result.articles] == ["fine"]
+    assert any(w.startswith("skipped bomb.md: its front matter uses YAML aliases") for w in result.warnings), result.warnings
+    assert peak < 5_000_000  # 5 levels expanded alone is ~59,000 strings
+
+
+def test_anchor_without_alias_and_long_blocks_are_harmless(tmp_path):
+    (tmp_path / "anchor.md").write_text("---\ntitle: &t Anchored title\n---\nBody.\n", encoding="utf-8")
+    long_block = "---\n" + "word " * 10_000 + "\n---\nBody after a long ruled section.\n"
+    (tmp_path / "ruled.md").write_text(long_block, encoding="utf-8")
+    result = load_corpus(tmp_path)
+    got = by_id(result)
+    assert got["anchor"].title == "Anchored title"
+    assert got["ruled"].text == long_block  # not parsed as YAML: kept as text
+    assert any("ruled.md" in w and "kept as text" in w for w in result.warnings)
+
+
+@contextlib.contextmanager
+def _fails_if_stuck(seconds: int = 60):
+    """A call blocked for good (in open() on a pipe) becomes a test failure, not a hung run."""
+    import signal
+
+    def stuck(*_):
+        raise AssertionError(f"still blocked after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_a_pipe_in_the_corpus_is_skipped_with_a_warning_not_waited_on(tmp_path):
+    import os
+
+    (tmp_path / "real.txt").write_text("A real article.", encoding="utf-8")
+    os.mkfifo(tmp_path / "pipe.txt")
+    with _fails_if_stuck():
+        result = load_corpus(tmp_path)  # before: blocked forever in open()
+    assert [a.doc_id for a in result.articles] == ["real"]
+    assert any(w.startswith("skipped pipe.txt: not a regular file") for w in result.warnings)
+    with pytest.raises(CorpusError, match="not a regular file"):
+        load_corpus(tmp_path / "pipe.txt")
+
+
+def test_a_pipe_swapped_in_after_the_walk_is_not_waited_on(tmp_path, monkeypatch):
+    import os
+
+    import assistant.load as load
+
+    (tmp_path / "a.txt").write_text("An article.", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Another article.", encoding="utf-8")
+    real = load._read_utf8
+
+    def swap(path, *args):
+        if path.name == "b.txt" and not path.is_fifo():
+            path.unlink()
+            os.mkfifo(path)
+        return real(path, *args)
+
+    monkeypatch.setattr(load, "_read_utf8", swap)
+    with _fails_if_stuck():
+        result = load_corpus(tmp_path)
+    assert [a.doc_id for a in result.articles] == ["a"]
+    assert any(w.startswith("skipped b.txt: not a regular file") for w in result.warnings)
