@@ -1,6 +1,9 @@
-"""Start the web chat: ``python app.py [--host H] [--port P] [--index DIR] [--corpus DIR] [--model NAME]``.
+"""Start the web chat: ``python app.py [--host H] [--port P] [--index DIR] [--corpus DIR] [--model NAME]
+[--users FILE] [--read-only] [--allow-unprotected]``.
 
 Host and port also come from ASSISTANT_HOST / ASSISTANT_PORT (default 127.0.0.1:7860).
+Listening on any address but this machine's needs --users (sign-in; editors change the
+library) or --allow-unprotected; docs/operating.md says how to run it for others.
 Before launching, the index is brought up to date with the corpus: built when missing,
 updated when articles changed (unchanged corpora cost a hash check, no model load)."""
 from __future__ import annotations
@@ -32,7 +35,18 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     p.add_argument("--index", default="index", help="index folder (default: index/)")
     p.add_argument("--corpus", default="corpus", help="corpus the index is built from when missing or stale (default: corpus/)")
     p.add_argument("--model", default=None, help="embedding model for a new index (default: the packaged all-MiniLM-L6-v2)")
+    p.add_argument("--users", default=environ.get("ASSISTANT_USERS_FILE") or None, metavar="FILE",
+                   help="sign-in for the page and its API: one name:password per line, name:password:editor for "
+                        "those who may add and remove articles (env ASSISTANT_USERS_FILE)")
+    p.add_argument("--read-only", action="store_true", default=_flag(environ.get("ASSISTANT_READ_ONLY")),
+                   help="nobody may add or remove articles from the page (env ASSISTANT_READ_ONLY=1)")
+    p.add_argument("--allow-unprotected", action="store_true",
+                   help="listen beyond 127.0.0.1 without --users (only behind a proxy that signs people in)")
     return p
+
+
+def _flag(raw: str | None) -> bool:
+    return (raw or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -46,23 +60,28 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     handler.setLevel(logging.WARNING)  # some libraries set their own loggers to DEBUG on import
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
 
+    from assistant.web.access import Access, check_exposure, load_users
     from assistant.errors import AssistantError
 
     t0 = time.perf_counter()
     try:
+        access = load_users(args.users, args.read_only) if args.users else Access(read_only=args.read_only)
+        check_exposure(args.host, access, args.allow_unprotected)  # before the slow index check
         assistant, settings = _prepare(args, environ)
     except AssistantError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
-    from assistant.web.ui import build_app
+    from assistant.web.ui import build_app, launch_options
 
     app = build_app(assistant, settings, corpus_dir=args.corpus if Path(args.corpus).is_dir() else None,
-                    index_dir=args.index)
-    print(f"Loaded {len(assistant.articles)} articles in {time.perf_counter() - t0:.1f}s; "
+                    index_dir=args.index, access=access)
+    signin = f", sign-in for {len(access.users)} user(s)" if access.protected else ""
+    print(f"Loaded {len(assistant.articles)} articles in {time.perf_counter() - t0:.1f}s{signin}"
+          f"{'; library read-only' if access.read_only else ''}; "
           f"open http://{args.host}:{args.port} in your browser (Ctrl+C to stop).", flush=True)
     try:
-        app.launch(server_name=args.host, server_port=args.port, show_error=False, quiet=True)
+        app.launch(server_name=args.host, server_port=args.port, **launch_options(settings, access))
     except OSError as e:
         print(f"error: cannot listen on {args.host}:{args.port} ({e}); choose another port with --port or ASSISTANT_PORT.", file=sys.stderr)
         return 2

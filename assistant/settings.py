@@ -57,6 +57,9 @@ class Settings:
     max_history_turns: int = 8  # earlier turns a follow-up may use (the latest ones)
     # indexing: an article longer than this is skipped with a warning (split it, or raise this)
     max_article_chars: int = 1_000_000
+    # web app: the largest file accepted by the upload route (Gradio's max_file_size); each
+    # article in it must also be within max_article_chars, checked before anything is written
+    max_upload_bytes: int = 5_000_000
     # web app: questions answered at once (the engine is read-only); more wait in the queue
     concurrency: int = 4
 
@@ -74,7 +77,7 @@ RANGES = {
     "batch_size": (1, 4096), "chunk_tokens": (16, 2048), "overlap_tokens": (0, 1024), "hnsw_m": (2, 512),
     "k": (1, 50), "candidates": (1, 10_000), "depth": (1, 1000), "rrf_k": (0, 100_000), "max_chunks_per_doc": (1, 1000),
     "max_question_chars": (1, 1_000_000), "max_history_turns": (0, 1000), "concurrency": (1, 64),
-    "max_article_chars": (1, 10**12), "max_answer_sentences": (1, 5), "second_sentence_ratio": (0.0, 1.0),
+    "max_article_chars": (1, 10**12), "max_upload_bytes": (1, 10**10), "max_answer_sentences": (1, 5), "second_sentence_ratio": (0.0, 1.0),
 }
 CHOICES = {"index_type": INDEX_TYPES, "retriever": RETRIEVERS, "backend": BACKENDS,
            "answer_ranking": ("terms", "learned")}

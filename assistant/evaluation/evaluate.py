@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -251,6 +252,25 @@ def write_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> None:
             w.writerow({k: "" if flat.get(k) is None else flat.get(k) for k in CSV_COLUMNS})
 
 
+def check_writable(path: str | Path, flag: str = "--out") -> None:
+    """AssistantError unless a report can be written at ``path`` (its folder is made if
+    missing, as the report writer does; a probe file is created there and removed)."""
+    import tempfile
+
+    path = Path(path)
+    if path.is_dir():
+        raise AssistantError(f"{flag} {path} is a folder: pass a file name in it, e.g. {flag} {path / 'report'}.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".write-check-"):
+            pass
+        if path.exists() and not os.access(path, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as e:
+        raise AssistantError(f"Cannot write {flag} {path} ({e.strerror or type(e).__name__}): pass a path in a "
+                             "writable folder; nothing was evaluated.") from e
+
+
 def write_json(report: EvalReport, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -396,6 +416,9 @@ def evaluate_file(
     raise AssistantError (the CLI prints them)."""
     out = out or sys.stdout
     floors = parse_fail_under(fail_under)
+    for flag, path in (("--out", out_json), ("--csv", out_csv)):
+        if path:
+            check_writable(path, flag)  # before the questions are run, not after
     settings = settings or Settings()
     eval_set = load_eval_file(file)
     cache_root = Path(cache_root) if cache_root is not None else Path(".cache")
@@ -413,10 +436,14 @@ def evaluate_file(
     report = EvalReport(summary=report.summary,
                         config=make_config(assistant, eval_set, k, retriever, index_dir),
                         questions=report.questions)
-    if out_json:
-        write_json(report, out_json)
-    if out_csv:
-        write_csv(report.questions, out_csv)
+    try:
+        if out_json:
+            write_json(report, out_json)
+        if out_csv:
+            write_csv(report.questions, out_csv)
+    except OSError as e:
+        raise AssistantError(f"Cannot write the report ({e.strerror or e}): make room on the disk or pass "
+                             "another --out/--csv path.") from e
 
     errors = sum(1 for r in report.questions if r["error"])
     print(f"{eval_set.path.name}: {len(report.questions)} questions"

@@ -10,6 +10,7 @@ import os
 import re
 import tempfile
 import threading
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -29,11 +30,13 @@ class UploadResult:
 
 
 def safe_name(name: str) -> str:
-    """A file name that stays inside the corpus folder: the base name, odd characters as "-"."""
-    base = os.path.basename(str(name).replace("\\", "/")) or "article"
+    """A file name that stays inside the corpus folder: the base name (letters of any
+    script kept, NFC-normalised), other characters as "-"."""
+    base = os.path.basename(unicodedata.normalize("NFC", str(name)).replace("\\", "/")) or "article"
     stem, dot, ext = base.rpartition(".")
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem if dot else base).strip("-._") or "article"
-    return f"{stem[:80]}.{ext.lower()}" if dot else stem[:80]
+    stem = re.sub(r"[^\w.-]+", "-", stem if dot else base).strip("-._") or "article"
+    ext = re.sub(r"[^\w]+", "", ext)
+    return f"{stem[:80]}.{ext.lower()}" if dot and ext else stem[:80]
 
 
 class Library:
@@ -83,10 +86,16 @@ class Library:
 
     # ------------------------------------------------------------ changes
 
+    @property
+    def max_upload_bytes(self) -> int:
+        return getattr(self.settings, "max_upload_bytes", MAX_UPLOAD_BYTES)
+
     def upload(self, files: Sequence[tuple[str, bytes]], progress: bool = True,
                log: Callable[[str], None] | None = None) -> UploadResult:
-        """Check each ``(name, data)``, write the accepted ones into the corpus folder, then
-        re-index once. A refused file is never written."""
+        """Check each ``(name, data)`` (type, size, text, each article within
+        ``max_article_chars``: the build's own limit), write the accepted ones into the
+        corpus folder, then re-index once. A refused file is never written, and an article
+        the build still leaves out is reported refused, its file removed."""
         self._need_corpus()
         with self._lock:
             existing = set(self.articles)
@@ -104,11 +113,18 @@ class Library:
                     added.append(doc_id)
             if added:
                 try:
-                    self._rebuild(progress, log)
+                    warnings = self._rebuild(progress, log)
                 except Exception:
                     for p in written:  # never leave files the index could not take
                         p.unlink(missing_ok=True)
                     raise
+                stored = self.articles
+                for doc_id, path in zip(list(added), written):
+                    if doc_id not in stored:  # defensive: the build skipped it after all
+                        why = next((w for w in warnings if doc_id in w), "the index build left it out")
+                        refused.append(f"{path.name}: not indexed ({why})")
+                        added.remove(doc_id)
+                        path.unlink(missing_ok=True)
             return UploadResult(tuple(added), tuple(refused))
 
     def remove(self, doc_id: str, progress: bool = True) -> str:
@@ -153,8 +169,8 @@ class Library:
         suffix = Path(fname).suffix.lower()
         if suffix not in ALLOWED:
             raise AssistantError(f"{suffix or 'no extension'} files are not accepted: upload .txt, .md, .html or .jsonl.")
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise AssistantError(f"{len(data):,} bytes is over the {MAX_UPLOAD_BYTES:,}-byte limit: split it into smaller files.")
+        if len(data) > self.max_upload_bytes:
+            raise AssistantError(f"{len(data):,} bytes is over the {self.max_upload_bytes:,}-byte limit: split it into smaller files.")
         if not data.strip():
             raise AssistantError("the file is empty: upload an article with text.")
         try:
@@ -163,8 +179,9 @@ class Library:
             raise AssistantError("not UTF-8 text: re-save it as UTF-8 and upload it again.")
         items = _jsonl_items(data) if suffix == ".jsonl" else [(fname, data)]
         out = []
+        limit = getattr(self.settings, "max_article_chars", None)
         for fname_i, payload in items:
-            doc_id = _check_loads(fname_i, payload)
+            doc_id = _check_loads(fname_i, payload, limit)
             if doc_id in taken or (self.corpus / fname_i).exists():
                 raise AssistantError(f"an article {doc_id!r} already exists: remove it first or rename the file.")
             taken = taken | {doc_id}
@@ -176,9 +193,10 @@ class Library:
         from ..engine import Assistant
 
         enc = getattr(self.assistant, "encoder", None)
-        build_index(self.corpus, self.index, self.settings, encoder=enc, progress=progress, log=log)
+        report = build_index(self.corpus, self.index, self.settings, encoder=enc, progress=progress, log=log)
         if not hasattr(self._assistant, "current"):
             self._assistant = Assistant.open(self.index, self.settings, encoder=enc)
+        return list(report.warnings)
 
 
 def _neg(iso: str) -> str:
@@ -194,8 +212,10 @@ def _write_atomic(path: Path, data: bytes) -> Path:
     return path
 
 
-def _check_loads(fname: str, payload: bytes) -> str:
-    """The doc id the corpus reader gives this file, or AssistantError with its warning."""
+def _check_loads(fname: str, payload: bytes, max_chars: int | None = None) -> str:
+    """The doc id the corpus reader gives this file, or AssistantError with its warning
+    (also when its text is over ``max_chars``, the limit the build skips articles at)."""
+    from ..store.build import within_size_limit
     from ..ingest.load import load_corpus
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -205,7 +225,10 @@ def _check_loads(fname: str, payload: bytes) -> str:
             result = load_corpus(p)
         except AssistantError as e:
             raise AssistantError(str(e).split(": add ")[0].split(" has no articles with text")[-1].strip(" ()") or str(e))
-    return result.articles[0].doc_id
+    article = result.articles[0]
+    if max_chars is not None and not within_size_limit([article], max_chars, warnings := []):
+        raise AssistantError(warnings[0].split(": skipped, ", 1)[-1])
+    return article.doc_id
 
 
 def _jsonl_items(data: bytes) -> list[tuple[str, bytes]]:

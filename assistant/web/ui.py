@@ -131,17 +131,50 @@ def _parse_k(k: Any) -> int | None:
     return int(number)
 
 
-def build_app(assistant, settings: Settings | None = None, corpus_dir=None, index_dir=None):
+def launch_options(settings: Settings | None = None, access=None) -> dict:
+    """What ``app.launch`` needs besides host and port: the upload route's own size limit
+    (Gradio refuses a larger file while it streams in) and, with users, the sign-in."""
+    settings = settings or Settings()
+    options = {"max_file_size": settings.max_upload_bytes, "show_error": False, "quiet": True}
+    if access is not None and access.protected:
+        options["auth"] = access.check
+        options["auth_message"] = "Sign in to ask the articles."
+    return options
+
+
+def _remove_uploaded(path) -> None:
+    """Remove an upload from Gradio's temporary folder (and its folder, if now empty)."""
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        p.unlink(missing_ok=True)
+        p.parent.rmdir()
+    except OSError:
+        pass
+
+
+def build_app(assistant, settings: Settings | None = None, corpus_dir=None, index_dir=None, access=None):
     """The Gradio app over an opened ``Assistant`` (anything with ``ask`` and ``articles``).
-    With ``corpus_dir`` and ``index_dir``, articles can be uploaded and removed from the page.
+    With ``corpus_dir`` and ``index_dir``, articles can be uploaded and removed from the page,
+    by those ``access`` lets edit (access.py; None: everyone, as on one's own machine).
     Up to ``settings.concurrency`` questions (page and API together) are answered at once:
-    the engine is read-only, so one slow question does not hold up the others."""
+    the engine is read-only, so one slow question does not hold up the others. Launch it
+    with ``launch_options(settings, access)``."""
     import gradio as gr
 
-    from .library import ALLOWED, MAX_UPLOAD_BYTES, Library, example_questions
+    from .access import Access
+    from .library import ALLOWED, Library, example_questions
 
     settings = settings or getattr(assistant, "settings", None) or Settings()
+    access = access or Access()
     lib = Library(assistant, corpus_dir, index_dir, settings)
+    max_upload = lib.max_upload_bytes
+
+    def may_edit(request) -> str | None:
+        """None when this request's user may change the library, else why not."""
+        name = getattr(request, "username", None)
+        return None if access.can_edit(name) else access.edit_refusal(name)
     default_k = max(1, min(10, settings.k))
 
     def titles_now():  # the index keeps titles in memory; texts are read only when shown
@@ -167,7 +200,8 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
                 as_of: str = "", since: str = "", until: str = ""):
         question = question if isinstance(question, str) else ""
         turns = tuple(turns or ())
-        articles = lib.articles
+        current = lib.assistant  # one generation of the index for the whole question
+        articles = current.articles
         if not question.strip():  # nothing asked: no turn, the box as it was
             return render_conversation(turns, articles), turns, question
         all_ids = ids()
@@ -181,7 +215,7 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
             dates = {k_: v.strip() for k_, v in (("as_of", as_of), ("since", since), ("until", until))
                      if isinstance(v, str) and v.strip()}
             try:
-                turn = Turn(question, answer=lib.assistant.ask(question, history=history, k=int(k), doc_ids=selected, **dates))
+                turn = Turn(question, answer=current.ask(question, history=history, k=int(k), doc_ids=selected, **dates))
             except AssistantError as e:
                 turn = Turn(question, notice=str(e))
                 keep = question  # rejected: the text stays in the box to be fixed
@@ -249,24 +283,31 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
             log.exception("library change failed (not %s)", done)
             return None, library_outputs(f"Not {done}: indexing failed; {unchanged}.")
 
-    def on_upload(files, progress=gr.Progress(track_tqdm=True)):
+    def on_upload(files, request=None, progress=gr.Progress(track_tqdm=True)):
         if not files:
             return library_outputs("")
         items, refused = [], []
+        why_not = may_edit(request)
         for f in files if isinstance(files, list) else [files]:
             path = getattr(f, "name", f)
             name = getattr(f, "orig_name", None) or str(path)
             try:
                 from pathlib import Path
 
+                if why_not:
+                    continue
                 size = Path(path).stat().st_size
-                if size > MAX_UPLOAD_BYTES:
-                    refused.append(f"{Path(name).name}: {size:,} bytes is over the {MAX_UPLOAD_BYTES:,}-byte limit: "
+                if size > max_upload:
+                    refused.append(f"{Path(name).name}: {size:,} bytes is over the {max_upload:,}-byte limit: "
                                    "split it into smaller files.")
                     continue
                 items.append((name, Path(path).read_bytes()))
             except OSError:
                 refused.append(f"{name}: the upload could not be read; try again.")
+            finally:
+                _remove_uploaded(path)  # read or refused: the library keeps its own copy
+        if why_not:
+            return library_outputs(f"Not added: {why_not}")
         progress(0, desc="Indexing")
         result, failed = change_library(lambda: lib.upload(items, progress=True), "added",
                                         "the previous articles are unchanged")
@@ -279,7 +320,10 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
         lines += [f"Refused {r}" for r in [*refused, *result.refused]]
         return library_outputs("\n\n".join(lines))
 
-    def on_remove(doc_id, progress=gr.Progress(track_tqdm=True)):
+    def on_remove(doc_id, request=None, progress=gr.Progress(track_tqdm=True)):
+        why_not = may_edit(request)
+        if why_not:
+            return library_outputs(f"Not removed: {why_not}")
         if not doc_id:
             return library_outputs("Choose an article to remove first.")
         title, failed = change_library(lambda: lib.remove(doc_id, progress=True), "removed",
@@ -288,7 +332,11 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
             return failed
         return library_outputs(f"Removed “{title}” and re-indexed.")
 
-    with gr.Blocks(title="Ask the articles", analytics_enabled=False) as app:
+    for handler in (on_upload, on_remove):  # Gradio passes the request (its signed-in user) by this annotation
+        handler.__annotations__["request"] = gr.Request
+
+    # delete_cache: uploads nothing read (a client calling the upload route alone) go within two hours
+    with gr.Blocks(title="Ask the articles", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         head = gr.Markdown(header(), elem_id="header")
         turns = gr.State(())
         chat = gr.HTML(
@@ -343,8 +391,9 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
             table = gr.Dataframe(value=lib.rows(), headers=["Title", "Date", "Source", "Id", "Note"],
                                  interactive=False, wrap=True, elem_id="article-list")
             status = gr.Markdown("", elem_id="library-status")
-            if lib.manageable:
-                upload = gr.File(label=f"Add articles ({', '.join(ALLOWED)}; up to {MAX_UPLOAD_BYTES // 1_000_000} MB each)",
+            if lib.manageable and not access.read_only:
+                upload = gr.File(label=f"Add articles ({', '.join(ALLOWED)}; up to {max_upload / 1_000_000:g} MB and "
+                                       f"{settings.max_article_chars:,} characters each)",
                                  file_count="multiple", elem_id="upload")  # types checked on the server, with a reason
                 with gr.Row():
                     remove_choice = gr.Dropdown(choices=[(f"{r[0]} ({r[3]})", r[3]) for r in lib.rows()], value=None,
@@ -355,6 +404,8 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
                               concurrency_id="ask")
                 remove_btn.click(on_remove, inputs=[remove_choice], outputs=lib_out, api_visibility="private",
                                  concurrency_id="ask")
+            elif access.read_only:
+                gr.Markdown("The library is read-only on this server.")
             else:
                 gr.Markdown("Start the app with a corpus folder (`python app.py --corpus DIR`) to add or remove articles here.")
 

@@ -328,3 +328,21 @@ def test_latency_sample_is_evenly_spaced():
     report = run_eval(qs, FakeAssistant(), progress=False, latency_sample=2)
     timed = [r["id"] for r in report.questions if r["latency_ms"] is not None]
     assert timed == ["a0", "a9"] and report.summary["latency_ms_p50"] is not None
+
+
+@pytest.mark.parametrize("where", ["/proc/x/r.json", "/proc/version", "dir"])
+def test_eval_output_that_cannot_be_written_is_refused_before_any_question(tmp_path, seed_corpus, hash_encoder,
+                                                                        monkeypatch, capsys, where):
+    from assistant.store.build import build_index
+    from assistant.cli import main
+
+    index = tmp_path / "idx"
+    build_index(seed_corpus, index, Settings(), encoder=hash_encoder, progress=False)
+    ran = []
+    monkeypatch.setattr(evaluate, "run_eval", lambda *a, **k: ran.append(1))
+    path = str(tmp_path) if where == "dir" else where
+    for flag in ("--out", "--csv"):
+        assert main(["eval", str(DATA / "good.jsonl"), "--index", str(index), "--retriever", "bm25", flag, path]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"error: ") and flag in err[0], err
+    assert ran == []

@@ -412,7 +412,7 @@ def test_a_lease_held_by_another_process_keeps_the_generation(seed_corpus, tmp_p
     ix = tmp_path / "ix"
     build(seed_corpus, ix, hash_encoder)
     gen = read_manifest(ix)["data_dir"]
-    code = ("import sys; from assistant.store import load_index; s = load_index(sys.argv[1]); "
+    code = ("import sys; from assistant.store.index import load_index; s = load_index(sys.argv[1]); "
             "print('open', flush=True); sys.stdin.read()")
     reader = subprocess.Popen([sys.executable, "-c", code, str(ix)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

@@ -42,6 +42,7 @@ def test_upload_lands_in_corpus_and_is_searchable(lib):
     ("report.pdf", b"%PDF", ".pdf files are not accepted: upload .txt, .md, .html or .jsonl"),
     ("noext", b"text", "no extension files are not accepted"),
     ("big.txt", b"x" * (MAX_UPLOAD_BYTES + 1), "over the 5,000,000-byte limit"),
+    ("long.md", b"word " * 250_000, "its text is 1,249,999 characters, over the per-article limit of 1,000,000"),
     ("latin.txt", "caf\u00e9 au lait".encode("latin-1"), "not UTF-8 text"),
     ("empty.md", b"  \n", "the file is empty"),
     ("only-front.md", b"---\ntitle: x\n---\n  \n", "no text"),
@@ -143,3 +144,14 @@ def test_a_new_generation_that_cannot_be_opened_leaves_the_app_on_the_old_one(li
     assert lib.assistant is before
     assert "cannot be opened" in caplog.text
     assert lib.assistant.ask("Who won the marathon?").citations
+
+
+def test_non_latin_file_names_keep_their_letters(lib):
+    assert safe_name("ü名.md") == "ü名.md"
+    assert safe_name("Пожар в порту.TXT") == "Пожар-в-порту.txt"
+    assert safe_name("u\u0308ber.md") == "über.md"  # one spelling (NFC) whatever the client sent
+    assert safe_name("名/../../x.md") == "x.md" and safe_name("a.m\u200bd") == "a.md"
+    r = lib.upload([("ü名.md", b"The first article about the harbour ferry.\n"),
+                    ("日本.md", b"The second article about the harbour tram.\n")], progress=False)
+    assert r.refused == () and set(r.added) == {"ü名", "日本"}
+    assert (lib.corpus / "ü名.md").is_file() and (lib.corpus / "日本.md").is_file()

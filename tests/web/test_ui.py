@@ -242,3 +242,144 @@ def test_whole_article_server_function_returns_the_escaped_article():
     html = whole(["musan-mine", start, start + len(QUOTE)])
     assert f"<mark>{QUOTE}</mark>" in html and "&lt;b&gt;more&lt;/b&gt;" in html and "<b>" not in html
     assert whole(["no-such-article", 0, 3]) == "" and whole("junk") == "" and whole(["musan-mine", "x", 2]) == ""
+
+
+def _handler(app, name):
+    for fn in app.fns.values():
+        if getattr(fn.fn, "__name__", "") == name:
+            return fn.fn
+    raise AssertionError(f"{name} handler not found")
+
+
+@pytest.fixture
+def library_app(tmp_path, hash_encoder):
+    """A real index over a corpus folder, and a builder of apps over it with some access."""
+    import shutil
+
+    from assistant.store.build import build_index
+    from assistant.engine import Assistant
+    from assistant.web.ui import build_app
+    from tests.fakes import DATA
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA / "news", corpus)
+    build_index(corpus, tmp_path / "ix", encoder=hash_encoder, progress=False)
+
+    def make(access=None, settings=None):
+        from assistant.settings import Settings
+
+        assistant = Assistant.open(tmp_path / "ix", encoder=hash_encoder)
+        return build_app(assistant, settings or Settings(), corpus_dir=corpus, index_dir=tmp_path / "ix", access=access)
+
+    make.corpus = corpus
+    return make
+
+
+def _uploaded(tmp_path, name: str, data: bytes):
+    """A file as Gradio hands it to the handler: in its own temporary folder."""
+    from types import SimpleNamespace
+
+    folder = tmp_path / "gradio-tmp" / name.replace(".", "-")
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(data)
+    return SimpleNamespace(name=str(folder / name), orig_name=name)
+
+
+def test_upload_route_refuses_a_file_over_the_limit_and_keeps_nothing(library_app, tmp_path, monkeypatch):
+    """The app's own upload limit is Gradio's max_file_size: the route answers 413 while the
+    file streams in, and no copy of it stays in the temporary folder."""
+    import httpx
+
+    from assistant.settings import Settings
+    from assistant.web.ui import launch_options
+
+    temp = tmp_path / "gradio-temp"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(temp))
+    settings = Settings(max_upload_bytes=200_000)
+    app = library_app(settings=settings)
+    app.launch(server_name="127.0.0.1", prevent_thread_lock=True, **launch_options(settings))
+    try:
+        url = app.local_url.rstrip("/") + "/gradio_api/upload"
+        big = httpx.post(url, files={"files": ("big.txt", b"x" * 300_000)}, timeout=60)
+        assert big.status_code == 413, big.text
+        small = httpx.post(url, files={"files": ("small.txt", b"A small article.")}, timeout=60)
+        assert small.status_code == 200
+    finally:
+        app.close()
+    kept = [p for p in temp.rglob("*") if p.is_file()] if temp.exists() else []
+    assert all(p.stat().st_size < 300_000 for p in kept), kept
+
+
+def test_uploads_are_removed_from_the_temporary_folder_once_read(library_app, tmp_path):
+    app = library_app()
+    on_upload = _handler(app, "on_upload")
+    ok = _uploaded(tmp_path, "tram.md", b"The new tram line opens on 3 April with 12 stops.\n")
+    refused = _uploaded(tmp_path, "report.pdf", b"%PDF")
+    message = on_upload([ok, refused], None, lambda *a, **k: None)[0]
+    assert "Added and indexed 1" in message and "Refused report.pdf" in message
+    assert not any(p.is_file() for p in (tmp_path / "gradio-tmp").rglob("*"))
+
+
+def test_upload_over_the_article_limit_is_refused_not_reported_added(library_app, tmp_path):
+    from assistant.settings import Settings
+
+    app = library_app(settings=Settings(max_article_chars=1000))
+    on_upload = _handler(app, "on_upload")
+    message = on_upload([_uploaded(tmp_path, "long.md", b"A long article about the harbour. " * 100)], None,
+                        lambda *a, **k: None)[0]
+    assert "Added" not in message and "Refused long.md" in message and "over the per-article limit of 1,000" in message
+    assert not (library_app.corpus / "long.md").exists()
+
+
+def test_only_editors_change_the_library(library_app, tmp_path):
+    from types import SimpleNamespace
+
+    from assistant.web.access import Access
+
+    access = Access({"ann": "pw1", "ed": "pw2"}, frozenset({"ed"}))
+    app = library_app(access)
+    on_upload, on_remove = _handler(app, "on_upload"), _handler(app, "on_remove")
+    reader, editor = SimpleNamespace(username="ann"), SimpleNamespace(username="ed")
+    tram = b"The new tram line opens on 3 April with 12 stops.\n"
+    message = on_upload([_uploaded(tmp_path, "tram.md", tram)], reader, lambda *a, **k: None)[0]
+    assert message.startswith("Not added: ann may ask questions but not change the library")
+    assert not (library_app.corpus / "tram.md").exists()
+    assert on_remove("marathon", reader, lambda *a, **k: None)[0].startswith("Not removed: ann may ask")
+    assert (library_app.corpus / "marathon.md").exists()
+    assert "Added and indexed 1" in on_upload([_uploaded(tmp_path, "tram2.md", tram)], editor, lambda *a, **k: None)[0]
+    assert on_remove("marathon", editor, lambda *a, **k: None)[0].startswith("Removed")
+
+
+def test_read_only_library_cannot_be_changed_and_shows_no_upload(library_app, tmp_path):
+    from assistant.web.access import Access
+
+    app = library_app(Access(read_only=True))
+    assert not any(getattr(b, "elem_id", None) in ("upload", "remove") for b in app.blocks.values())
+    for name in ("on_upload", "on_remove"):  # no event a client could call
+        with pytest.raises(AssertionError, match="not found"):
+            _handler(app, name)
+    assert any("read-only" in str(getattr(b, "value", "")) for b in app.blocks.values())
+
+
+def test_sign_in_protects_the_page_and_the_api(library_app):
+    """With users, the API answers only a signed-in client (Gradio's auth covers both)."""
+    import httpx
+    from gradio_client import Client
+
+    from assistant.web.access import Access
+    from assistant.settings import Settings
+    from assistant.web.ui import launch_options
+
+    access = Access({"ann": "s3cret"})
+    app = library_app(access)
+    app.launch(server_name="127.0.0.1", prevent_thread_lock=True, **launch_options(Settings(), access))
+    try:
+        base = app.local_url.rstrip("/")
+        assert httpx.get(base + "/config", timeout=30).status_code in (401, 403)
+        assert httpx.post(base + "/gradio_api/upload", files={"files": ("a.txt", b"x")}, timeout=30).status_code in (401, 403)
+        with pytest.raises(Exception):
+            Client(base, auth=("ann", "wrong"), verbose=False)
+        client = Client(base, auth=("ann", "s3cret"), verbose=False)
+        assert client.predict("Who won the marathon?", [], 3, [], api_name="/ask")["question"] == "Who won the marathon?"
+    finally:
+        app.close()
