@@ -42,7 +42,7 @@ def test_upload_lands_in_corpus_and_is_searchable(lib):
     ("report.pdf", b"%PDF", ".pdf files are not accepted: upload .txt, .md, .html or .jsonl"),
     ("noext", b"text", "no extension files are not accepted"),
     ("big.txt", b"x" * (MAX_UPLOAD_BYTES + 1), "over the 5,000,000-byte limit"),
-    ("long.md", b"word " * 250_000, "its text is 1,249,999 characters, over the per-article limit of 1,000,000"),
+    ("long.md", b"word " * 250_000, "its text is 1,250,000 characters, over the per-article limit of 1,000,000"),
     ("latin.txt", "caf\u00e9 au lait".encode("latin-1"), "not UTF-8 text"),
     ("empty.md", b"  \n", "the file is empty"),
     ("only-front.md", b"---\ntitle: x\n---\n  \n", "no text"),
