@@ -158,13 +158,13 @@ def _ask(args) -> int:
 def _chat(args) -> int:
     from .chat import run_chat
     from ..embed.onnx_runtime import default_cache_dir
-    from ..engine import Assistant
+    from ..engine import LiveAssistant
     from ..settings import settings_from_env
     from ..search.timeparse import parse_as_of
 
     settings = settings_from_env(k=args.k, retriever=args.retriever, backend=args.backend)
     parse_as_of(args.as_of)
-    assistant = Assistant.open(args.index, settings)
+    assistant = LiveAssistant.open(args.index, settings)  # a rebuild meanwhile is answered from at the next question
     n = len(assistant.articles)
     banner = f"Chatting with {n} article{'s' if n != 1 else ''} in {args.index}/."
     return run_chat(lambda q, h: assistant.ask(q, history=h, k=args.k, as_of=args.as_of),

@@ -66,3 +66,26 @@ def test_chat_command_reads_stdin_to_the_end(seed_corpus, tmp_path):
                        text=True, cwd=ROOT, timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert r.returncode == 0, r.stderr
     assert "Chatting with 2 articles" in r.stdout and "Musan" in r.stdout and "error" not in r.stdout
+
+
+def test_chat_answers_from_an_index_rebuilt_while_it_runs(seed_corpus, tmp_path, hash_model, monkeypatch):
+    import assistant.cli.chat as chat_module
+    from assistant.cli import main
+
+    ix = tmp_path / "ix"
+    build_index(seed_corpus, ix, Settings(model="hash-encoder"), encoder=HashEncoder(), progress=False)
+    answers = []
+
+    def chat_session(ask, *args, **kwargs):
+        answers.append(ask("How many stops does the new tram line have?", []))
+        (seed_corpus / "tram.txt").write_text("The new tram line opens on 3 April with 12 stops.", encoding="utf-8")
+        for _ in range(2):  # `assistant index`, twice, in another terminal
+            build_index(seed_corpus, ix, Settings(model="hash-encoder"), encoder=HashEncoder(), progress=False)
+            (seed_corpus / "tram.txt").write_text("The new tram line opens on 3 April with 12 stops in all.", encoding="utf-8")
+        answers.append(ask("How many stops does the new tram line have?", []))
+        return 0
+
+    monkeypatch.setattr(chat_module, "run_chat", chat_session)
+    assert main(["chat", "--index", str(ix)]) == 0
+    assert not any(c.doc_id == "tram" for c in answers[0].citations)
+    assert answers[1].citations[0].doc_id == "tram"
