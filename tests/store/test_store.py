@@ -434,7 +434,7 @@ def test_a_generation_being_removed_is_not_opened(seed_corpus, tmp_path, hash_en
     import fcntl
     import os
 
-    import assistant.store as store
+    import assistant.store.index as store
 
     ix = tmp_path / "ix"
     build(seed_corpus, ix, hash_encoder)
@@ -480,7 +480,7 @@ class _FullDisk:
 @pytest.mark.parametrize("room", [0, 100, 9000, 50_000, 200_000])
 def test_full_disk_at_any_fill_level_is_one_error_and_leaves_nothing_behind(seed_corpus, tmp_path, hash_encoder,
                                                                          monkeypatch, room):
-    import assistant.store as store
+    import assistant.store.index as store
     from assistant.errors import IndexWriteError
 
     ix = tmp_path / "ix"
