@@ -398,7 +398,7 @@ def test_a_pipe_in_the_corpus_is_skipped_with_a_warning_not_waited_on(tmp_path):
 def test_a_pipe_swapped_in_after_the_walk_is_not_waited_on(tmp_path, monkeypatch):
     import os
 
-    import assistant.load as load
+    import assistant.ingest.load as load
 
     (tmp_path / "a.txt").write_text("An article.", encoding="utf-8")
     (tmp_path / "b.txt").write_text("Another article.", encoding="utf-8")
