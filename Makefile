@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SCALE_STAMP := $(VENV)/.installed-scale
 
-.PHONY: setup scale run test index train eval eval-seed eval-xquad eval-near eval-news eval-dev-news eval-holdout eval-holdout2 bench bench-scale chromium clean
+.PHONY: setup scale run test index train train-reader eval eval-seed eval-xquad eval-near eval-news eval-dev-news eval-holdout eval-holdout2 bench bench-scale chromium clean
 
 setup: $(STAMP)
 
@@ -79,6 +79,14 @@ eval: eval-seed eval-xquad eval-near eval-news eval-dev-news eval-holdout eval-h
 # (fixed seeds; reports the article-fold figures; about 20 minutes here)
 train: setup
 	$(PY) -m assistant.training.answer_scorer
+
+# the reading model in models/reader/ (a 4-layer MiniLM cross-encoder with a span head) from
+# ../shared/datasets/squadshifts, ../shared/datasets/qamr and eval/train/; fixed seed; resumes
+# from .cache/reader-train/checkpoint.pt when stopped; about 40-60 minutes on 2 quiet cores.
+# Run it in the background: `nohup nice make train-reader > reader-train.log 2>&1 &`.
+# Then `make train`: the answer scorer reads the reader's outputs.
+train-reader: setup
+	$(PY) -m assistant.training.reader
 
 # startup.py builds a ~25,000-chunk synthetic index once into .cache/bench (long the first time)
 bench: setup

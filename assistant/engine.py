@@ -44,10 +44,14 @@ class Retrieved:
 
 
 class Assistant:
-    def __init__(self, stored: StoredIndex, encoder: Encoder | None, settings: Settings = Settings(), scorer=None):
+    def __init__(self, stored: StoredIndex, encoder: Encoder | None, settings: Settings = Settings(), scorer=None,
+                 reader=None):
+        from .answer.reader import load_reader
         from .answer.scorer import load_scorer
 
         self.scorer = scorer if scorer is not None else load_scorer(settings.scorer or None)
+        # the reading model: checked now, its ONNX session started at the first question
+        self.reader = reader if reader is not None else load_reader(settings.reader or None)
         self.stored = stored
         self.encoder = encoder
         self.settings = settings
@@ -62,7 +66,7 @@ class Assistant:
 
     @classmethod
     def open(cls, index_dir: str | Path, settings: Settings | None = None, encoder: Encoder | None = None,
-             scorer=None) -> "Assistant":
+             scorer=None, reader=None) -> "Assistant":
         """Load the index and the model it was built with (unless ``encoder`` is given)."""
         settings = settings or Settings()
         stored = load_index(index_dir)
@@ -74,7 +78,7 @@ class Assistant:
                 f"The index in {index_dir} was built with model {model!r}, not {encoder.name!r}: "
                 f"rebuild it with `assistant index --index {index_dir} --model {encoder.name}`."
             )
-        return cls(stored, encoder, settings, scorer)
+        return cls(stored, encoder, settings, scorer, reader)
 
     @property
     def articles(self) -> dict[str, Article]:
@@ -199,12 +203,12 @@ class Assistant:
         already computed, so the sentences are scored once)."""
         return compose(found.question, found.query, found.passages, self.articles, self.lexical.idf, self.scorer,
                        self.policy, found.top_dense, related=found.hits, similarity=self._similarity(found.qvec),
-                       article_terms=self.article_terms, ranked=ranked)
+                       article_terms=self.article_terms, ranked=ranked, reader=self.reader)
 
     def rank(self, found: Retrieved):
         """(candidate sentences of the passages best first, probability the question is answered)."""
         return rank(found.question, found.query, found.passages, self.articles, self.lexical.idf, self.scorer,
-                    self.policy, found.top_dense, self._similarity(found.qvec), self.article_terms)
+                    self.policy, found.top_dense, self._similarity(found.qvec), self.article_terms, self.reader)
 
     def follow_up(self, question: str, history: Sequence[str]) -> tuple[str, Subject]:
         """The query to search and the conversation's subject (see ``rewrite.resolve``).

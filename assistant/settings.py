@@ -52,6 +52,7 @@ class Settings:
     second_sentence_ratio: float = 0.5  # a second sentence must be at least half as probable
     answer_threshold: float | None = None  # abstain below this probability (None: the scorer's own)
     scorer: str = ""  # scorer folder ("" = the packaged models/answer-scorer/)
+    reader: str = ""  # reading model folder ("" = the packaged models/reader/)
     answer_ranking: str = "terms"  # order candidates by "terms" (term share + cosine) or the "learned" ranker
     max_question_chars: int = 2000  # also the most characters used of each history turn
     max_history_turns: int = 8  # earlier turns a follow-up may use (the latest ones)

@@ -82,6 +82,9 @@ def candidates(hits: Sequence[Hit], articles: Mapping[str, Article]) -> list[Can
     return out
 
 
+# how many candidates (best by term share and cosine) the reading model reads
+READER_TOP = 12
+
 FEATURES = (
     "coverage", "coverage_window", "coverage_paragraph", "coverage_article",
     "missing_idf", "missing_idf_window", "missing_idf_paragraph", "missing_idf_article",
@@ -236,6 +239,34 @@ def featurize(
         out[:, col["similarity_gap"]] = filled - filled.max()
         out[:, col["similarity_rank"]] = 1.0 / (1.0 + _rank(-filled))
     return out
+
+
+def reading_order(X: np.ndarray) -> np.ndarray:
+    """Candidates by the term share and cosine they get before any model reads them
+    (the "terms" score of the answer policy without the learned parts), best first."""
+    col = {name: j for j, name in enumerate(FEATURES)}
+    furniture = (X[:, col["furniture"]] > 0) & (X[:, col["asks_furniture"]] <= 0)
+    h = (X[:, col["coverage"]] + X[:, col["similarity"]] + 0.1 * X[:, col["passage_rank"]]
+         - 0.5 * furniture - 0.5 * (X[:, col["novelty"]] <= 0))
+    return np.argsort(-h, kind="stable")
+
+
+def read(query: str, cands: Sequence[Candidate], articles: Mapping[str, Article], X: np.ndarray,
+         reader, top: int = READER_TOP) -> np.ndarray:
+    """The reading model's logit for each candidate: it reads ``query`` against the best
+    ``top`` candidates by ``reading_order`` (title and sentence); NaN for the others and for
+    every candidate when there is no reader."""
+    logit = np.full(len(cands), np.nan)
+    if reader is None or len(cands) == 0 or top <= 0:
+        return logit
+    rows = reading_order(X)[:top]
+    items = []
+    for i in rows:
+        c = cands[i]
+        article = articles[c.hit.chunk.doc_id]
+        items.append((article.title, article.text[c.start:c.end]))
+    logit[rows] = reader.read(query, items).logit
+    return logit
 
 
 def _rank(values: np.ndarray) -> np.ndarray:

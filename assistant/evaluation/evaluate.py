@@ -187,6 +187,7 @@ def make_config(assistant, eval_set: EvalSet, k: int | None, retriever: str | No
         "index_content_hash": manifest.get("content_hash"),
         "index_format_version": manifest.get("format_version"),
         "scorer": _scorer_info(assistant),
+        "reader": _reader_info(assistant),
         "settings": asdict(settings),
         "packages": package_versions(),
         "latency": (f"{min(len(eval_set.questions), LATENCY_SAMPLE)} of {len(eval_set.questions)} questions "
@@ -199,8 +200,18 @@ def _scorer_info(assistant) -> dict[str, Any] | None:
     return scorer.describe() if hasattr(scorer, "describe") else None
 
 
+def _reader_info(assistant) -> dict[str, Any] | None:
+    reader = getattr(assistant, "reader", None)
+    return reader.describe() if hasattr(reader, "describe") else None
+
+
 def training_overlap(assistant, eval_set: EvalSet) -> str | None:
-    """A warning when the eval file was part of the answer scorer's training data."""
+    """A warning when the eval file was part of the answer scorer's or the reader's training data."""
+    reader = _reader_info(assistant) or {}
+    for d in reader.get("trained_on", []):
+        if isinstance(d, dict) and d.get("sha256") == eval_set.sha256:
+            return (f"{eval_set.path.name} was used to train the reading model ({reader.get('name')}): its answer "
+                    "and abstention figures are not a held-out measurement (see models/reader/README.md).")
     info = _scorer_info(assistant) or {}
     for d in info.get("trained_on", []):
         if isinstance(d, dict) and d.get("sha256") == eval_set.sha256:

