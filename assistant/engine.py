@@ -291,7 +291,7 @@ class LiveAssistant:
     """The ``Assistant`` of whatever generation the index folder holds now, for a process
     that runs for long (the web app, ``assistant chat``). ``current()`` is called once per
     question: it compares the manifest's stamp (one ``stat``) with the one last seen and,
-    when a build committed a new generation, opens it (same settings, encoder and scorer)
+    when a build committed a new generation, opens it (same settings, encoder, scorer and reader)
     and answers from it from then on. A question already being answered keeps the
     ``Assistant`` it started with; its generation stays on disk through its lease
     (store.py) and is let go when the last such question ends. When the new generation
@@ -305,8 +305,8 @@ class LiveAssistant:
 
     @classmethod
     def open(cls, index_dir: str | Path, settings: Settings | None = None, encoder: Encoder | None = None,
-             scorer=None) -> "LiveAssistant":
-        return cls(Assistant.open(index_dir, settings, encoder, scorer), index_dir)
+             scorer=None, reader=None) -> "LiveAssistant":
+        return cls(Assistant.open(index_dir, settings, encoder, scorer, reader), index_dir)
 
     def current(self) -> "Assistant":
         stamp = manifest_stamp(self.index_dir)
@@ -320,7 +320,8 @@ class LiveAssistant:
         old = self._current
         try:
             if read_manifest(self.index_dir).get("data_dir") != old.manifest.get("data_dir"):
-                self._current = Assistant.open(self.index_dir, old.settings, encoder=old.encoder, scorer=old.scorer)
+                self._current = Assistant.open(self.index_dir, old.settings, encoder=old.encoder, scorer=old.scorer,
+                                               reader=old.reader)
                 log.info("switched to the new index generation %s", self._current.manifest.get("data_dir"))
         except AssistantError as e:
             log.warning("the index in %s/ changed but cannot be opened, still answering from the previous one: %s",
