@@ -1,4 +1,5 @@
-"""Warm `ask` latency with the answer scorer in the loop (issue 11: p50 <= 60 ms), one
+"""Warm `ask` latency with the answer scorer and the reading model in the loop (issue 17:
+p50 <= 150 ms, p95 <= 300 ms; the reader reads 12 sentences per question), one
 process, every question asked one by one after a warm-up, on the seed index (44 seed
 questions) and on the index of XQuAD's 40 unseen articles (its first 200 questions).
 Also the share of that time the answer stage takes (features + scorer + answer form),
@@ -20,7 +21,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-TARGET_P50_MS = 60.0
+TARGET_P50_MS = 150.0
+TARGET_P95_MS = 300.0
+
+
+def _forget(a) -> None:
+    """Empty the reader's memo, so every timed ask reads its sentences afresh."""
+    memo = getattr(getattr(a, "reader", None), "_memo", None)
+    if memo is not None:
+        memo.clear()
 
 
 def _index(corpus: Path, index: Path) -> None:
@@ -37,11 +46,13 @@ def measure(index: Path, questions: list[str], repeat: int) -> dict:
     total, answer_stage = [], []
     for _ in range(repeat):
         for q in questions:
+            _forget(a)
             t = time.perf_counter()
             found = a.retrieve(q, q, a._embed_queries([q], a.settings.retriever)[0], a.settings.k, a.settings.retriever)
             t1 = time.perf_counter()
             a.answer(found)
             answer_stage.append((time.perf_counter() - t1) * 1000)
+            _forget(a)
             t = time.perf_counter()
             a.ask(q)
             total.append((time.perf_counter() - t) * 1000)
@@ -49,7 +60,9 @@ def measure(index: Path, questions: list[str], repeat: int) -> dict:
             "warm_ask_p50_ms": round(statistics.median(total), 1),
             "warm_ask_p95_ms": round(sorted(total)[int(0.95 * (len(total) - 1))], 1),
             "answer_stage_p50_ms": round(statistics.median(answer_stage), 1),
-            "scorer": a.scorer.describe()["name"]}
+            "scorer": a.scorer.describe()["name"],
+            "reader": a.reader.describe()["name"] if getattr(a, "reader", None) is not None else None,
+            "reader_reads": a.policy.reader_top}
 
 
 def main(argv=None) -> int:
@@ -77,7 +90,9 @@ def main(argv=None) -> int:
     Path(args.out).write_text(json.dumps(r, indent=1) + "\n")
     print(json.dumps(r, indent=1))
     worst = max(r[n]["warm_ask_p50_ms"] for n in sets)
-    print(f"target: warm ask p50 {worst} ms <= {TARGET_P50_MS} ms: {'met' if worst <= TARGET_P50_MS else 'MISSED'}")
+    worst95 = max(r[n]["warm_ask_p95_ms"] for n in sets)
+    print(f"target: warm ask p50 {worst} ms <= {TARGET_P50_MS} ms: {'met' if worst <= TARGET_P50_MS else 'MISSED'}; "
+          f"p95 {worst95} ms <= {TARGET_P95_MS} ms: {'met' if worst95 <= TARGET_P95_MS else 'MISSED'}")
     return 0
 
 
