@@ -84,7 +84,6 @@ train: setup
 # ../shared/datasets/squadshifts, ../shared/datasets/qamr and eval/train/; fixed seed; resumes
 # from .cache/reader-train/checkpoint.pt when stopped; about 40-60 minutes on 2 quiet cores.
 # Run it in the background: `nohup nice make train-reader > reader-train.log 2>&1 &`.
-# Then `make train`: the answer scorer reads the reader's outputs.
 train-reader: setup
 	$(PY) -m assistant.training.reader
 

@@ -50,14 +50,15 @@ class Assistant:
         from .answer.scorer import load_scorer
 
         self.scorer = scorer if scorer is not None else load_scorer(settings.scorer or None)
-        # the reading model: checked now, its ONNX session started at the first question
-        self.reader = reader if reader is not None else load_reader(settings.reader or None)
+        self.policy = AnswerPolicy.from_settings(settings)
+        # the reading model, when the answer policy uses it: checked now, its ONNX session
+        # started at the first question
+        self.reader = reader if reader is not None or not self.policy.reads else load_reader(settings.reader or None)
         self.stored = stored
         self.encoder = encoder
         self.settings = settings
         self.lexical = stored.lexical
         self.retriever = Retriever(stored, self.lexical, settings.rrf_k, settings.max_chunks_per_doc)
-        self.policy = AnswerPolicy.from_settings(settings)
         # representative doc_id -> the near-duplicate copies collapsed into it at index time
         self.copies: dict[str, list[str]] = dict(stored.manifest.get("duplicates") or {})
         self.copy_ids = {d for ds in self.copies.values() for d in ds if d in stored.articles}

@@ -53,6 +53,10 @@ class Settings:
     answer_threshold: float | None = None  # abstain below this probability (None: the scorer's own)
     scorer: str = ""  # scorer folder ("" = the packaged models/answer-scorer/)
     reader: str = ""  # reading model folder ("" = the packaged models/reader/)
+    # the reading model's use (off by default: docs/answers.md#the-reading-model): its probability
+    # added to the "terms" ordering at this weight, and "reader" to mark answer spans with its span head
+    reader_weight: float = 0.0
+    answer_span: str = "rules"
     answer_ranking: str = "terms"  # order candidates by "terms" (term share + cosine) or the "learned" ranker
     max_question_chars: int = 2000  # also the most characters used of each history turn
     max_history_turns: int = 8  # earlier turns a follow-up may use (the latest ones)
@@ -79,9 +83,10 @@ RANGES = {
     "k": (1, 50), "candidates": (1, 10_000), "depth": (1, 1000), "rrf_k": (0, 100_000), "max_chunks_per_doc": (1, 1000),
     "max_question_chars": (1, 1_000_000), "max_history_turns": (0, 1000), "concurrency": (1, 64),
     "max_article_chars": (1, 10**12), "max_upload_bytes": (1, 10**10), "max_answer_sentences": (1, 5), "second_sentence_ratio": (0.0, 1.0),
+    "reader_weight": (0.0, 10.0),
 }
 CHOICES = {"index_type": INDEX_TYPES, "retriever": RETRIEVERS, "backend": BACKENDS,
-           "answer_ranking": ("terms", "learned")}
+           "answer_ranking": ("terms", "learned"), "answer_span": ("rules", "reader", "both")}
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None, **overrides) -> Settings:

@@ -412,8 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - exerci
     ranker = fit_ranker(data.X, data.y)
     answerability = fit_answerability(Z, labels, weight=weights)
     meta = {"name": "answer-scorer-gbdt-logistic", "trained_on": trained_on, "report": report,
-            "reader": getattr(engines["squad2-dev-a"][0].reader, "describe", lambda: None)(),
-            "created_with": "python -m assistant.training.answer_scorer", "seconds": round(time.time() - t0)}
+            "created_with": "python -m assistant.train", "seconds": round(time.time() - t0)}
     out = Path(args.out)
     AnswerScorer(ranker, answerability, threshold, meta).save(out)
     (out / "training-report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

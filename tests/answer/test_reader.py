@@ -55,7 +55,9 @@ def ferry_engine(tmp_path_factory, real_encoder):
     shutil.copytree(SEED_CORPUS, corpus)
     shutil.copy(ARTICLE, corpus / ARTICLE.name)
     build_index(corpus, corpus.parent / "index", Settings(), encoder=real_encoder, progress=False)
-    return Assistant.open(corpus.parent / "index", encoder=real_encoder)
+    # the reader switched on: in the ordering and for the answer span (both off by default)
+    return Assistant.open(corpus.parent / "index", Settings(reader_weight=0.5, answer_span="reader"),
+                          encoder=real_encoder)
 
 
 @pytest.mark.model
@@ -97,6 +99,20 @@ def test_paraphrase_midday_noon(reader, sentences):
     sentence, span = best(reader, sentences, "How many visitors had come in by midday?")
     assert "5,210" in sentence
     assert span is not None and "5,210" in sentence[span[0]:span[1]]  # the span marks the amount
+
+
+def test_the_reader_is_loaded_only_when_answering_uses_it(tmp_path, hash_encoder, seed_corpus):
+    from assistant.engine import Assistant
+    from assistant.settings import Settings, settings_from_env
+    from assistant.store.build import build_index
+
+    build_index(seed_corpus, tmp_path / "ix", Settings(), encoder=hash_encoder, progress=False)
+    assert Assistant.open(tmp_path / "ix", encoder=hash_encoder).reader is None
+    on = settings_from_env({"ASSISTANT_ANSWER_SPAN": "reader"})
+    assert Assistant.open(tmp_path / "ix", on, encoder=hash_encoder).reader is not None
+    missing = Settings(reader_weight=0.5, reader=str(tmp_path / "nowhere"))
+    with pytest.raises(ReaderError, match="make train-reader"):
+        Assistant.open(tmp_path / "ix", missing, encoder=hash_encoder)
 
 
 def test_missing_reader_names_the_fix(tmp_path):
