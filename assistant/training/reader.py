@@ -394,7 +394,7 @@ def main(argv=None):
         sched.step()
         step += 1
         seen += len(b)
-        run_loss += float(loss)
+        run_loss += float(loss.detach())
         run_n += 1
         if step % 20 == 0 or step == steps_total:
             el = time.time() - t0
