@@ -1,12 +1,16 @@
 # `make run`  : set everything up, then start the chat app on corpus/ (http://127.0.0.1:7860)
+# `make run CORPUS=path/to/articles` : the same on your own folder (its index in path/to/articles.index/)
 # `make test` : set everything up, then run the whole test suite (browser tests included)
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SCALE_STAMP := $(VENV)/.installed-scale
+CORPUS ?= corpus
+# corpus/ keeps its index in index/; any other folder gets one beside it (FOLDER.index/)
+INDEX ?= $(if $(filter corpus corpus/,$(CORPUS)),index,$(patsubst %/,%,$(CORPUS)).index)
 
-.PHONY: setup scale run test index train train-reader eval eval-seed eval-xquad eval-near eval-news eval-dev-news eval-holdout eval-holdout2 bench bench-scale chromium clean
+.PHONY: setup scale run test index train train-reader eval eval-conversations eval-seed eval-xquad eval-near eval-news eval-dev-news eval-holdout eval-holdout2 bench bench-scale chromium clean
 
 setup: $(STAMP)
 
@@ -32,7 +36,7 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 run: setup
-	$(PY) app.py
+	$(PY) app.py --corpus "$(CORPUS)" --index "$(INDEX)"
 
 test: setup scale chromium
 	$(PY) -m pytest -q
@@ -73,7 +77,12 @@ eval-holdout: setup
 eval-holdout2: setup
 	$(VENV)/bin/assistant eval eval/holdout2/news_questions.jsonl --corpus eval/holdout2/news --out artifacts/eval-holdout2.json
 
-eval: eval-seed eval-xquad eval-near eval-news eval-dev-news eval-holdout eval-holdout2
+# 67 conversation turns over 11 news articles: follow-ups, topic switches, returns (README "Follow-ups")
+eval-conversations: setup
+	$(VENV)/bin/assistant eval eval/conversations/questions.jsonl --corpus eval/conversations/news \
+	  --out artifacts/eval-conversations.json
+
+eval: eval-seed eval-xquad eval-near eval-news eval-dev-news eval-holdout eval-holdout2 eval-conversations
 
 # the answer scorer in models/answer-scorer/, from ../shared/datasets/squad2-dev-a and eval/train/
 # (fixed seeds; reports the article-fold figures; about 20 minutes here)

@@ -14,12 +14,12 @@ import numpy as np
 from .answer import recency
 from .answer.aboutarticle import answer_about_article, asks_about_article, topic_of
 from .answer.features import candidates, featurize
-from .answer.policy import AnswerPolicy, abstain, compose, rank
+from .answer.policy import AnswerPolicy, abstain, compose, rank, related_passages
 from .embed.encoder import Encoder
 from .embed.factory import encoder_from_settings
 from .errors import AssistantError, IndexMismatchError, QuestionError
 from .search.retrieve import Retriever, diversify
-from .search.rewrite import Subject, names_in, points_back, resolve
+from .search.rewrite import Subject, content_terms, names_in, points_back, resolve
 from .search.timeparse import explicit_range, parse_as_of
 from .settings import Settings
 from .store.index import StoredIndex, load_index, manifest_stamp, prune, read_manifest
@@ -175,7 +175,8 @@ class Assistant:
                                           latest=bool(scope.range and scope.range.latest),
                                           newer=lambda: ranked[0])
             answer = replace(answer, question=question, as_of=day.isoformat(), time_range=scope.range,
-                             searched_articles=len(searched), total_articles=total)
+                             searched_articles=len(searched), total_articles=total,
+                             related=related_passages(answer.hits, self.articles) if answer.abstained else ())
             out.append(recency.explain_scope(answer))
         return out
 
@@ -217,7 +218,7 @@ class Assistant:
         A short question that does not point back ("Where is the meeting?") but whose words
         are all in the subject's article is searched as asked, in that article first: the
         subject's words would only pull the answer toward the earlier topic."""
-        query, subject = resolve(question, history, self._locate)
+        query, subject = resolve(question, history, self._locate, self._names_own_subject)
         own = [n for n in names_in(question) if n not in subject.words]
         if subject.doc_ids and own and not any(set(terms(n)) <= self.article_terms(d) for n in own for d in subject.doc_ids):
             return question, Subject()
@@ -226,6 +227,24 @@ class Assistant:
             if words and any(words <= self.article_terms(d) for d in subject.doc_ids):
                 return question, subject
         return query, subject
+
+    def _names_own_subject(self, question: str, subject: Subject) -> bool:
+        """True when a question that looks like a follow-up names a subject of its own: two
+        or more of its content words are in none of the subject's articles (title or text)
+        but are in the article the question finds on its own. "What did the union say about
+        the factory closure?" after questions about a glacier stands alone; "By how much were
+        those plants told to raise their output?" whose words no article explains does not."""
+        if not subject.doc_ids:
+            return False
+        words = set(content_terms(question))
+        novel = words - set().union(*(self._terms_with_title(d) for d in subject.doc_ids))
+        if len(novel) < 2:
+            return False
+        found, _ = self._locate(question)
+        return bool(found) and found[0] not in subject.doc_ids and len(novel & self._terms_with_title(found[0])) >= 2
+
+    def _terms_with_title(self, doc_id: str) -> set[str]:
+        return self.article_terms(doc_id) | set(terms(self.articles[doc_id].title))
 
     def _locate(self, query: str) -> tuple[tuple[str, ...], str]:
         """The article a query finds first (lexically) and its title and lead."""

@@ -142,6 +142,9 @@ class Answer:
     total_articles: int | None = None
     # the answer scorer's probability that the passages answer the question (None without one)
     confidence: float | None = None
+    # under an abstention: the closest passages, shaped like citations (numbered, dated,
+    # verbatim), so the JSON carries what the text output lists as "Related passages"
+    related: tuple[Citation, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape printed by ``assistant ask --json`` and returned by the web API."""
@@ -156,6 +159,7 @@ class Answer:
             "total_articles": self.total_articles,
             "confidence": self.confidence,
             "citations": [c.to_dict() for c in self.citations],
+            "related": [c.to_dict() for c in self.related],
         }
 
     @property

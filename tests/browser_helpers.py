@@ -24,6 +24,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 READY_TIMEOUT = 180.0
 ANSWER_TIMEOUT_MS = 60_000
+PAGE_TIMEOUT_MS = 90_000  # a wait limit, not a speed check: the page renders slowly on a loaded 2-core machine
 
 
 def free_port() -> int:
@@ -97,8 +98,8 @@ def open_page(browser, url: str, width: int = 1280, height: int = 800):
 
     page.on("dialog", on_dialog)
     page.goto(url)
-    page.wait_for_selector("#question textarea", timeout=30_000)
-    page.wait_for_selector("#chat .chat", timeout=30_000)
+    page.wait_for_selector("#question textarea", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_selector("#chat .chat", timeout=PAGE_TIMEOUT_MS)
     return page
 
 

@@ -40,6 +40,14 @@ def test_off_topic_question_abstains_with_related_passages(assistant):
     assert a.abstained and a.text.startswith(ABSTAIN_PREFIX)
     assert a.citations == ()
     assert a.hits  # shown as related
+    # the JSON carries them too, shaped like citations: numbered, verbatim, with offsets
+    related = a.to_dict()["related"]
+    assert [r["n"] for r in related] == list(range(1, min(3, len(a.hits)) + 1))
+    assert set(related[0]) == {"n", "doc_id", "title", "quote", "start", "end", "score", "date", "source",
+                               "author", "url", "earlier_report", "also_reported_by", "answer_span"}
+    for r, h in zip(related, a.hits):
+        assert r["doc_id"] == h.chunk.doc_id and r["title"] == h.title
+        assert assistant.articles[r["doc_id"]].text[r["start"]:r["end"]] == r["quote"]
 
 
 def test_follow_up_uses_the_conversation(assistant):
@@ -82,7 +90,8 @@ def test_ask_batch_reports_errors_in_place(assistant):
 def test_json_shape(assistant):
     d = assistant.ask("How many people work at Musan Mine?").to_dict()
     assert set(d) == {"question", "query", "answer", "abstained", "citations", "as_of", "time_range",
-                      "searched_articles", "total_articles", "confidence"}
+                      "searched_articles", "total_articles", "confidence", "related"}
+    assert d["related"] == []  # answered: the quotes are the citations
     assert set(d["citations"][0]) == {"n", "doc_id", "title", "quote", "start", "end", "score", "date", "source",
                                       "author", "url", "earlier_report", "also_reported_by", "answer_span"}
     assert 0.0 <= d["confidence"] <= 1.0
@@ -112,7 +121,7 @@ def test_huge_history_is_bounded(assistant, monkeypatch):
 
     seen = []
     real = engine.resolve
-    monkeypatch.setattr(engine, "resolve", lambda q, h, locate=None: seen.append(list(h)) or real(q, h, locate))
+    monkeypatch.setattr(engine, "resolve", lambda q, h, locate=None, own=None: seen.append(list(h)) or real(q, h, locate, own))
     s = assistant.settings
     huge = "How many people work at Musan Mine? " + "Musan Mine " * 1_000_000  # ~11 MB
     answer = assistant.ask("And what do its leaders earn?", history=["Kaechon?"] * 5000 + [huge])
@@ -150,3 +159,56 @@ def test_as_of_at_the_ends_of_the_calendar_is_a_user_error(assistant, as_of):
 
     with pytest.raises(AssistantError, match="out of range: use a date from 0002-01-01"):
         assistant.ask("What happened last week?", as_of=as_of)
+
+
+@pytest.fixture(scope="module")
+def conversation_assistant(tmp_path_factory):
+    """The conversation set's articles (eval/conversations/news), HashEncoder."""
+    from pathlib import Path
+
+    from tests.fakes import HashEncoder
+
+    corpus = Path(__file__).resolve().parent.parent / "eval" / "conversations" / "news"
+    ix = tmp_path_factory.mktemp("conv") / "ix"
+    enc = HashEncoder()
+    build_index(corpus, ix, Settings(), encoder=enc, progress=False)
+    return Assistant.open(ix, Settings(), encoder=enc)
+
+
+GLACIER = ["How deep was the ice core drilled from the glacier?", "How old is the ice at the bottom?"]
+
+
+def test_a_question_that_names_its_own_subject_stands_alone(conversation_assistant):
+    """Issue 18 item 4: "the factory" looks like a reference back, but the question names
+    its own subject, which the glacier article never mentions."""
+    a = conversation_assistant
+    query, subject = a.follow_up("What did the union say about the factory closure?", GLACIER)
+    assert query == "What did the union say about the factory closure?" and subject.doc_ids == ()
+    # ... and a later follow-up leans on the factory, not on the glacier
+    query, subject = a.follow_up("How many jobs will be lost there?",
+                                 [*GLACIER, "What did the union say about the factory closure?"])
+    assert subject.doc_ids == ("factory-closure",) and "glacier" not in query.lower()
+    # a real follow-up about the glacier still carries the subject
+    query, subject = a.follow_up("Who paid for it?", GLACIER)
+    assert subject.doc_ids == ("glacier-expedition",) and query != "Who paid for it?"
+
+
+def test_a_follow_up_carries_the_subject_not_a_possessive_or_a_verb(conversation_assistant):
+    """Issue 18 item 5: the words appended are the subject (names without "'s", words of
+    the subject article's title), and the follow-up is answered from that article."""
+    a = conversation_assistant
+    query, subject = a.follow_up("And how many councillors voted against it?",
+                                 ["How big is Northfield's budget for next year?"])
+    assert query.endswith("(Northfield budget)"), query
+    assert subject.doc_ids == ("budget-vote",)
+    answer = a.ask("And how many councillors voted against it?", history=["How big is Northfield's budget for next year?"])
+    assert answer.citations and answer.citations[0].doc_id == "budget-vote"
+    # the subject moves with a topic switch: after the buses, "it" is the bus expansion
+    history = ["How big is Northfield's budget for next year?", "How much will council tax rise?",
+               "How many electric buses will the city add?"]
+    query, subject = a.follow_up("And how much will it cost?", history)
+    assert subject.doc_ids == ("bus-expansion",) and "buses" in query and "council" not in query, query
+    # the last word of a question is kept when the article's title uses it ("the wildfire")
+    query, _ = a.follow_up("What probably started it?",
+                           ["How many people had to leave their homes because of the wildfire?"])
+    assert "wildfire" in query.lower(), query

@@ -264,3 +264,17 @@ def abstain(question: str, query: str, hits: Sequence[Hit], confidence: float | 
 
 
 __all__ = ["ABSTAIN_PREFIX", "AnswerPolicy", "Ranked", "abstain", "choose", "compose", "is_furniture", "rank"]
+
+
+def related_passages(hits, articles: Mapping[str, Article], limit: int = 3) -> tuple[Citation, ...]:
+    """The closest passages offered under an abstention, as citations: the whole passage
+    quoted verbatim (``quote == article.text[start:end]``) with the article's news fields."""
+    from ..ingest.newsmeta import info_of
+
+    out = []
+    for h in hits[:limit]:
+        c = h.chunk
+        info = info_of(articles, c.doc_id) if c.doc_id in articles else None
+        meta = info.to_dict() if info else {}
+        out.append(Citation(len(out) + 1, c.doc_id, h.title, c.text, c.start, c.end, round(float(h.score), 4), **meta))
+    return tuple(out)

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 EXIT_USAGE = 2
@@ -198,7 +199,16 @@ def _eval(args) -> int:
     settings = settings_from_env(model=args.model, k=args.k, retriever=args.retriever)
     return evaluate_file(args.file, index=args.index, corpus=args.corpus, k=args.k, retriever=args.retriever,
                          as_of=args.as_of, fail_under=args.fail_under, out_json=args.out, out_csv=args.csv,
-                         settings=settings, cache_root=os.environ.get("ASSISTANT_CACHE_DIR") or ".cache")
+                         settings=settings, cache_root=eval_cache_root(os.environ))
+
+
+def eval_cache_root(environ) -> Path:
+    """Where ``assistant eval --corpus`` keeps the indexes it builds: ``ASSISTANT_CACHE_DIR``,
+    else the user cache folder (``$XDG_CACHE_HOME/news-assistant``, ``~/.cache/news-assistant``),
+    never the folder the command runs from."""
+    from ..embed.onnx_runtime import default_cache_dir
+
+    return Path(environ.get("ASSISTANT_CACHE_DIR") or default_cache_dir(environ).parent)
 
 
 if __name__ == "__main__":  # pragma: no cover

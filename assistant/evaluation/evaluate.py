@@ -432,9 +432,15 @@ def evaluate_file(
             check_writable(path, flag)  # before the questions are run, not after
     settings = settings or Settings()
     eval_set = load_eval_file(file)
-    cache_root = Path(cache_root) if cache_root is not None else Path(".cache")
+    if cache_root is None:
+        from ..embed.onnx_runtime import default_cache_dir
+
+        cache_root = default_cache_dir().parent
+    cache_root = Path(cache_root)
 
     index_dir, build_from = _choose_index(index, corpus, eval_set, settings, encoder, cache_root)
+    if build_from is not None and progress:
+        print(f"eval index for {build_from}: {index_dir} (set ASSISTANT_CACHE_DIR to move it)", file=sys.stderr)
     assistant = _open(index_dir, build_from, settings, encoder, progress)
     overlap = training_overlap(assistant, eval_set)
     if overlap:

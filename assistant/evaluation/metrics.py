@@ -7,7 +7,8 @@ Conventions (also in eval/README.md):
 
 * A question is answerable when it has gold answers; retrieval and answer metrics
   (``hit@1``, ``hit@5``, ``mrr@10``, ``answer_recall``, ``exact_match``, ``f1``,
-  ``false_abstention_rate``) are averaged over answerable questions,
+  ``false_abstention_rate``, ``answered_in_gold``: answered, first quote from a gold
+  article) are averaged over answerable questions,
   ``abstention_accuracy`` over unanswerable ones, ``citation_precision`` and
   ``quote_exactness`` over all citations of all questions.
 * Retrieval is scored at the document level: the rank of the first gold document among
@@ -46,6 +47,7 @@ SUMMARY_KEYS = (
     "quote_exactness",
     "abstention_accuracy",
     "false_abstention_rate",
+    "answered_in_gold",
     "sentences_per_answer",
     "answer_span_precision",
     "latency_ms_p50",
@@ -175,10 +177,14 @@ def score_question(
             "answer_recall": recall,
             "exact_match": em,
             "f1": round(f, 4),
+            # answered, and from the right article (its first quote): for a conversation turn,
+            # the follow-up kept (or changed) the subject as it should
+            "answered_in_gold": 1.0 if answer is not None and not abstained and answer.citations
+            and answer.citations[0].doc_id in gold else 0.0,
         })
     else:
         row.update({"gold_rank": None, "hit@1": None, "hit@5": None, "rr@10": None,
-                    "answer_recall": None, "exact_match": None, "f1": None})
+                    "answer_recall": None, "exact_match": None, "f1": None, "answered_in_gold": None})
 
     citations = answer.citations if answer is not None else ()
     spans = [articles[c.doc_id].text[c.answer_span[0]:c.answer_span[1]] for c in citations
@@ -244,6 +250,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "quote_exactness": _round(_share(sum(r["n_quotes_exact"] for r in rows), n_cit)),
         "abstention_accuracy": _round(_share(sum(1 for r in unanswerable if r["abstained"]), len(unanswerable))),
         "false_abstention_rate": _round(_share(sum(1 for r in answerable if r["abstained"]), len(answerable))),
+        "answered_in_gold": mean("answered_in_gold", answerable),
         "sentences_per_answer": _round(_share(sum(r["n_citations"] for r in answered), len(answered))),
         "answer_span_precision": _round(_share(sum(r.get("n_spans_right", 0) for r in answerable),
                                                sum(r.get("n_spans", 0) for r in answerable))),

@@ -14,7 +14,8 @@ from ..terms import terms
 _ANAPHORA = re.compile(
     r"\b(it|its|it's|itself|they|them|their|theirs|there|that|this|these|those|he|him|his|she|her|hers|"
     r"the (mine|company|factory|complex|plant|article|country|region|place|source|report|paper|project|line|"
-    r"plan|city|council|mayor|government|story|deal|law|bill|program|programme))\b",
+    r"plan|city|council|mayor|government|story|deal|law|bill|program|programme|service|team|club|site|school|hospital|"
+    r"library|expedition|fund|route|ferry|storm|fire|strike|union|budget|vote|match|final|wing))\b",
     re.IGNORECASE,
 )
 _OPENERS = re.compile(r"^\s*(and|also|what about|how about|and what about|so|then|but)\b", re.IGNORECASE)
@@ -24,6 +25,8 @@ _QUESTION_WORDS = {"how", "what", "who", "whom", "whose", "when", "where", "whic
                    "were", "do", "does", "did", "can", "could", "and", "tell", "give", "list", "the", "a", "an",
                    "i", "in", "on", "at", "of", "to", "for", "both", "will", "would", "should", "has", "have"}
 MAX_SUBJECT_WORDS = 6
+MAX_CONTENT_WORDS = 3  # content words (not names) carried as the subject
+_DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her", "our", "my", "your"}
 _AUX = {"will", "would", "does", "did", "do", "can", "could", "should", "has", "have", "had", "is", "are", "was", "were"}
 
 
@@ -45,6 +48,19 @@ def is_follow_up(question: str) -> bool:
     return points_back(question) or len(terms(question)) < 2
 
 
+_FUNCTION_WORDS = {"it", "its", "itself", "they", "them", "their", "theirs", "there", "that", "this", "these", "those",
+                   "he", "him", "his", "she", "her", "hers", "we", "our", "you", "your", "be", "been", "being",
+                   "much", "many", "more", "most", "some", "any", "all", "about", "by", "from", "with", "back",
+                   "so", "then", "but", "also", "not", "no", "than", "into", "after", "before", "over", "up"}
+
+
+def content_terms(question: str) -> list[str]:
+    """The stemmed terms of a question's content words (question words, auxiliaries,
+    pronouns and other function words left out)."""
+    skip = _QUESTION_WORDS | _AUX | _FUNCTION_WORDS
+    return [t for w in re.findall(r"[\w’'-]+", question) if w.lower() not in skip for t in terms(w)]
+
+
 def names_in(turn: str) -> list[str]:
     """Capitalised runs in a turn, leading question words dropped."""
     names = []
@@ -58,25 +74,43 @@ def names_in(turn: str) -> list[str]:
 
 
 def key_words(turn: str, context: str = "") -> list[str]:
-    """The words of ``turn`` that name its subject: capitalised names, and the content
-    words that also occur in ``context`` (the subject article's title and lead)."""
-    out = list(names_in(turn))
+    """The words of ``turn`` that name its subject: its capitalised names (without a
+    possessive "'s"), then up to ``MAX_CONTENT_WORDS`` of its content words that the subject
+    article's title uses (first line of ``context``) with the lead's words next to them (the
+    noun phrase: "the new plant"), else (none in the title) those its lead uses. "How many
+    people left their homes because of the wildfire?" -> people, homes, wildfire."""
+    out = [_bare(n) for n in names_in(turn)]
     have = {t for n in out for t in terms(n)}
-    ctx = set(terms(context))
-    words = _subject_words(turn)
-    for w in words:
-        t = terms(w)
-        if t and t[0] in ctx and t[0] not in have and w.lower() not in _QUESTION_WORDS:
-            out.append(w)
-            have.add(t[0])
-    return out
+    title, _, lead = context.partition("\n")
+    in_title, in_lead = set(terms(title)), set(terms(lead))
+    words = [w for w in _subject_words(turn) if terms(w) and w.lower() not in _QUESTION_WORDS]
+    stems = [terms(w)[0] for w in words]
+    chosen = [i for i, t in enumerate(stems) if t in in_title and t not in have]
+    if chosen:  # the lead's words that stand next to a title word: the rest of its noun phrase
+        chosen += [i for i, t in enumerate(stems) if t in in_lead and t not in in_title and t not in have
+                   and (i - 1 in chosen or i + 1 in chosen)]
+    else:
+        chosen = [i for i, t in enumerate(stems) if t in in_lead and t not in have]
+    picked: list[int] = []  # the title's words first, then their neighbours, up to the cap
+    for i in dict.fromkeys(chosen):
+        if stems[i] not in have and len(picked) < MAX_CONTENT_WORDS:
+            picked.append(i)
+            have.add(stems[i])
+    return out + [words[i] for i in sorted(picked)]
+
+
+def _bare(name: str) -> str:
+    """"Brenford's" -> "Brenford": the subject, not its possessive."""
+    return re.sub(r"[’']s$", "", name)
 
 
 def _subject_words(turn: str) -> list[str]:
     words = re.findall(r"[\w’'-]+", turn)
     # "How much will the tram line cost?": after an auxiliary, the last word is the verb the
     # question asks about, not its subject
-    if len(words) > 2 and words[-1].islower() and _AUX.intersection(w.lower() for w in words[:-1]):
+    # (not after a determiner: "… because of the wildfire?" ends with its subject)
+    if (len(words) > 2 and words[-1].islower() and _AUX.intersection(w.lower() for w in words[:-1])
+            and words[-2].lower() not in _DETERMINERS):
         words = words[:-1]
     return words
 
@@ -98,16 +132,23 @@ def resolve(
     question: str,
     history: Sequence[str] = (),
     locate: Callable[[str], tuple[tuple[str, ...], str]] | None = None,
+    own_subject: Callable[[str, Subject], bool] | None = None,
 ) -> tuple[str, Subject]:
     """(query to search, the conversation's subject). ``locate(query)`` returns the
     articles a query finds first and their title and lead text; without it, only names
-    carry over. The subject comes from the latest turn that stood on its own; follow-ups
+    carry over. ``own_subject(turn, subject)``: True when a turn that looks like a
+    follow-up names a subject of its own (words the subject's articles never use), so it
+    stands alone. The subject comes from the latest turn that stood on its own; follow-ups
     after it keep it (and move it to the articles they were answered from)."""
     question = question.strip()
     turns = [h.strip() for h in history if isinstance(h, str) and h.strip()]
     subject = Subject()
+
+    def follows(turn: str) -> bool:
+        return bool(subject.words) and is_follow_up(turn) and not (own_subject and own_subject(turn, subject))
+
     for turn in turns:
-        if subject.words and is_follow_up(turn):
+        if follows(turn):
             query = with_subject(turn, subject)
             docs, _ = locate(query) if locate else (subject.doc_ids, "")
             subject = Subject(subject.words, docs or subject.doc_ids)
@@ -118,7 +159,7 @@ def resolve(
             words = (key_words(turn, context) or topic_words(turn))[:MAX_SUBJECT_WORDS]
             if words or not subject.words:
                 subject = Subject(tuple(words), docs)
-    if not turns or not is_follow_up(question):
+    if not turns or not is_follow_up(question) or (subject.words and not follows(question)):
         return question, Subject()
     return with_subject(question, subject), subject
 

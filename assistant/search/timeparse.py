@@ -169,7 +169,9 @@ def _rules(as_of: dt.date):
         (r"\blast weekend\b", lambda m: rng(monday - dt.timedelta(days=2), monday - dt.timedelta(days=1))),
         (r"\bthis weekend\b", lambda m: rng(monday + dt.timedelta(days=5), monday + dt.timedelta(days=6))),
         (r"\b(?:last|previous) week(?:'s)?\b", lambda m: rng(lw_start(), lw_start() + dt.timedelta(days=6))),
-        (r"\b(?:this|current) week(?:'s)?\b", lambda m: rng(monday, t)),
+        # in news "this week" is the last several days, not the calendar week: a Monday question
+        # about a report from Friday means that report
+        (r"\b(?:this|current) week(?:'s)?\b", lambda m: rng(t - dt.timedelta(days=6), t)),
         (r"\b(?:last|previous) month(?:'s)?\b", lambda m: rng(dt.date(lm[0], lm[1], 1), _month_end(*lm))),
         (r"\b(?:this|current) month(?:'s)?\b", lambda m: rng(dt.date(t.year, t.month, 1), t)),
         (r"\b(?:last|previous) year(?:'s)?\b", lambda m: rng(dt.date(t.year - 1, 1, 1), dt.date(t.year - 1, 12, 31))),

@@ -1,13 +1,20 @@
-"""The articles behind a running app: upload (checked), list, remove, and the example
-questions made from them. No UI code here: ``ui.py`` calls it.
+"""The articles behind a running app: upload (checked), list, remove to a trash folder,
+restore. No UI code here: ``ui.py`` calls it (the example questions are in ``examples.py``).
 
 Uploads land in the corpus folder (so the CLI sees the same corpus) and the index is
 brought up to date through the same incremental, atomic ``build_index`` as ``assistant
-index``: a failed build leaves the previous index (and the running assistant) in place."""
+index``: a failed build leaves the previous index (and the running assistant) in place.
+Removed articles go to ``<corpus>/.trash/`` (hidden: never indexed) until the operator
+restores them or empties the trash. One ``Library`` serves every browser tab: ``current()``
+re-opens the index when it changed on disk (an upload in another tab, or ``assistant
+index`` run from the command line), and ``version`` tells a tab that its lists are stale."""
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import os
 import re
+import shutil
 import tempfile
 import threading
 import unicodedata
@@ -21,6 +28,19 @@ from ..ingest.newsmeta import date_interval, info_of
 ALLOWED = (".txt", ".md", ".html", ".htm", ".jsonl")
 MAX_UPLOAD_BYTES = 5_000_000
 MAX_JSONL_ARTICLES = 500
+TRASH = ".trash"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Trashed:
+    """A removed article waiting in the trash: ``key`` names it for ``restore``."""
+
+    key: str
+    title: str
+    file: str  # its file name in the corpus folder
+    removed: str  # when (ISO, seconds)
 
 
 @dataclass(frozen=True)
@@ -67,14 +87,31 @@ class Library:
 
     @property
     def articles(self):
-        return self.assistant.articles
+        return self.current().articles
+
+    @property
+    def trash(self) -> Path | None:
+        return self.corpus / TRASH if self.corpus is not None else None
+
+    def current(self):
+        """The assistant over the index as it is on disk now (``LiveAssistant`` follows a
+        build from this page or from ``assistant index`` run beside the app)."""
+        return self.assistant
+
+    @property
+    def version(self):
+        """What changes whenever the articles served change: the index generation answering
+        now (a tab compares it with the one its lists show)."""
+        current = self.assistant
+        manifest = getattr(current, "manifest", None) or {}
+        return manifest.get("data_dir") or manifest.get("created_at") or id(current)
 
     # ------------------------------------------------------------ listing
 
     def rows(self) -> list[list[str]]:
         """[title, date, source, doc id, note] for every stored article, newest first."""
         arts = self.articles
-        titles = _titles(arts)
+        titles = titles_of(arts)
         copy_of = {c: rep for rep, cs in (getattr(self.assistant, "copies", {}) or {}).items() for c in cs}
         out = []
         for d in arts:
@@ -98,7 +135,7 @@ class Library:
         the build still leaves out is reported refused, its file removed."""
         self._need_corpus()
         with self._lock:
-            existing = set(self.articles)
+            existing = set(self.assistant.articles)
             added: list[str] = []
             refused: list[str] = []
             written: list[Path] = []
@@ -128,24 +165,77 @@ class Library:
             return UploadResult(tuple(added), tuple(refused))
 
     def remove(self, doc_id: str, progress: bool = True) -> str:
-        """Delete an article's file from the corpus folder and re-index; the title removed."""
+        """Move an article's file from the corpus folder to the trash and re-index; the
+        title removed. ``restore`` brings it back until the trash is emptied."""
         self._need_corpus()
         with self._lock:
-            if doc_id not in self.articles:
+            if doc_id not in self.assistant.articles:
                 raise AssistantError(f"There is no article {doc_id!r} to remove: pick one from the list.")
             path = self._file_of(doc_id)
             if path is None:
                 raise AssistantError(f"Article {doc_id!r} is not a file in {self.corpus}/ (it came from a .jsonl or "
                                      "another corpus): remove it there and re-index.")
-            title = _titles(self.articles)[doc_id]
-            backup = path.read_bytes()
-            path.unlink()
+            title = titles_of(self.assistant.articles)[doc_id]
+            now = dt.datetime.now()
+            slot = self.trash / f"{now:%Y%m%d-%H%M%S-%f}"
+            slot.mkdir(parents=True)
+            moved = slot / path.name
+            os.replace(path, moved)
+            (slot / "title.txt").write_text(title, encoding="utf-8")
             try:
                 self._rebuild(progress, None)
             except Exception:
-                _write_atomic(path, backup)
+                os.replace(moved, path)
+                shutil.rmtree(slot, ignore_errors=True)
                 raise
             return title
+
+    def trashed(self) -> list[Trashed]:
+        """The removed articles waiting in the trash, most recently removed first."""
+        if self.trash is None or not self.trash.is_dir():
+            return []
+        out = []
+        for slot in sorted(self.trash.iterdir(), reverse=True):
+            files = [p for p in slot.iterdir() if p.name != "title.txt"] if slot.is_dir() else []
+            if len(files) != 1:
+                continue
+            try:
+                title = (slot / "title.txt").read_text(encoding="utf-8").strip() or files[0].name
+            except OSError:
+                title = files[0].name
+            when = dt.datetime.strptime(slot.name[:15], "%Y%m%d-%H%M%S") if re.match(r"\d{8}-\d{6}", slot.name) else None
+            out.append(Trashed(slot.name, title, files[0].name, when.isoformat(" ") if when else ""))
+        return out
+
+    def restore(self, key: str, progress: bool = True) -> str:
+        """Put a trashed article back into the corpus folder and re-index; its title."""
+        self._need_corpus()
+        with self._lock:
+            item = next((t for t in self.trashed() if t.key == key), None)
+            if item is None:
+                raise AssistantError("That article is no longer in the trash: pick one from the list.")
+            slot = self.trash / item.key
+            target = self.corpus / item.file
+            if target.exists():
+                raise AssistantError(f"{item.file} is back in {self.corpus}/ already (uploaded again?): remove that "
+                                     "one first to restore this copy.")
+            os.replace(slot / item.file, target)
+            try:
+                self._rebuild(progress, None)
+            except Exception:
+                os.replace(target, slot / item.file)
+                raise
+            shutil.rmtree(slot, ignore_errors=True)
+            return item.title
+
+    def empty_trash(self) -> int:
+        """Delete every article in the trash for good; how many there were."""
+        self._need_corpus()
+        with self._lock:
+            n = len(self.trashed())
+            if self.trash.is_dir():
+                shutil.rmtree(self.trash)
+            return n
 
     # ------------------------------------------------------------ helpers
 
@@ -188,9 +278,9 @@ class Library:
             out.append((fname_i, payload, doc_id))
         return out
 
-    def _rebuild(self, progress: bool, log) -> None:
-        from ..store.build import build_index
+    def _rebuild(self, progress: bool, log) -> list[str]:
         from ..engine import Assistant
+        from ..store.build import build_index
 
         enc = getattr(self.assistant, "encoder", None)
         report = build_index(self.corpus, self.index, self.settings, encoder=enc, progress=progress, log=log)
@@ -258,27 +348,6 @@ def _jsonl_items(data: bytes) -> list[tuple[str, bytes]]:
     return items
 
 
-# ---------------------------------------------------------------- example questions
-
-def example_questions(articles, copies=None, n: int = 3) -> list[str]:
-    """Example questions made from the current articles: the newest ones' titles, plus
-    "What is the latest news?" (answered with the newest articles' lead sentences) when the
-    articles are dated. Never hard-coded to one corpus."""
-    copy_ids = {c for cs in (copies or {}).values() for c in cs}
-    titles = _titles(articles)
-    ids = [d for d in articles if d not in copy_ids]
-
-    def newest(d):
-        span = date_interval(info_of(articles, d).date)
-        return (-(span[1].toordinal()) if span else 0, titles[d].lower())
-
-    ids.sort(key=newest)
-    out = [f"What does “{' '.join(titles[d].split())[:90]}” report?" for d in ids[:n] if titles[d].strip()]
-    if any(info_of(articles, d).date for d in ids):
-        out.append("What is the latest news?")
-    return out
-
-
-def _titles(articles) -> dict[str, str]:
+def titles_of(articles) -> dict[str, str]:
     """doc id -> title, without reading texts when the mapping keeps titles in memory."""
     return getattr(articles, "titles", None) or {d: articles[d].title for d in articles}

@@ -33,9 +33,26 @@ class Turn:
 def highlight(text: str, start: int, end: int, part: tuple[int, int] | None = None) -> str:
     """``text`` escaped, with ``text[start:end]`` wrapped in ``<mark>`` and, inside it, the
     answering ``part`` (offsets into ``text``) in ``<strong class="answer-part">``."""
-    start = max(0, min(start, len(text)))
-    end = max(start, min(end, len(text)))
-    return f"{escape(text[:start])}<mark>{_mark_part(text, start, end, part)}</mark>{escape(text[end:])}"
+    return highlight_spans(text, [(start, end, part)])
+
+
+def highlight_spans(text: str, spans: Sequence[tuple[int, int, tuple[int, int] | None]]) -> str:
+    """``text`` escaped with each ``(start, end, part)`` span marked (overlapping spans
+    are marked once, as their union; a part is kept only when its span stands alone)."""
+    merged: list[list] = []
+    for start, end, part in sorted((max(0, min(a, len(text))), max(0, min(b, len(text))), p) for a, b, p in spans):
+        end = max(start, end)
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+            merged[-1][2] = None
+        else:
+            merged.append([start, end, part])
+    out, pos = [], 0
+    for start, end, part in merged:
+        out.append(f"{escape(text[pos:start])}<mark>{_mark_part(text, start, end, part)}</mark>")
+        pos = end
+    out.append(escape(text[pos:]))
+    return "".join(out)
 
 
 def _mark_part(text: str, start: int, end: int, part: tuple[int, int] | None) -> str:
@@ -46,9 +63,11 @@ def _mark_part(text: str, start: int, end: int, part: tuple[int, int] | None) ->
             f"{escape(text[b:end])}")
 
 
-def paragraphs(text: str, start: int, end: int) -> str:
+def paragraphs(text: str, start: int, end: int | None = None) -> str:
     """The whole article as ``<p>`` paragraphs (one per line of text, blank lines dropped),
-    escaped, with ``text[start:end]`` marked wherever it falls."""
+    escaped, with ``text[start:end]`` marked wherever it falls (``start`` may instead be a
+    list of ``(start, end)`` spans, each marked)."""
+    spans = [(start, end)] if end is not None else [tuple(x) for x in start]
     out = []
     pos = 0
     for line in text.split("\n"):
@@ -56,11 +75,8 @@ def paragraphs(text: str, start: int, end: int) -> str:
         pos = b + 1
         if not line.strip():
             continue
-        if start < b and end > a:
-            inner = highlight(line, max(start, a) - a, min(end, b) - a)
-        else:
-            inner = escape(line)
-        out.append(f"<p>{inner}</p>")
+        inside = [(max(s, a) - a, min(e, b) - a, None) for s, e in spans if s < b and e > a]
+        out.append(f"<p>{highlight_spans(line, inside) if inside else escape(line)}</p>")
     return "".join(out)
 
 
@@ -83,10 +99,13 @@ def passage_around(text: str, start: int, end: int, context: int = CONTEXT_CHARS
     return a, b
 
 
-def render_marker_text(text: str, citations: Sequence[Citation], turn_id: str) -> str:
+def render_marker_text(text: str, citations: Sequence[Citation], turn_id: str,
+                       card_of: Mapping[int, int] | None = None) -> str:
     """Answer text escaped, each ``[n]`` of a known citation made a link to its source card
-    (hovering shows the article title and quote)."""
+    (``card_of[n]``: the card that shows quote n, when quotes share one; hovering shows the
+    article title and quote)."""
     by_n = {c.n: c for c in citations}
+    card_of = card_of or {}
 
     def link(m: re.Match) -> str:
         c = by_n.get(int(m.group(1)))
@@ -94,7 +113,7 @@ def render_marker_text(text: str, citations: Sequence[Citation], turn_id: str) -
             return m.group(0)
         tip = escape(f"{c.title}: “{c.quote}”", quote=True)
         return (
-            f'<a class="cite" href="#src-{turn_id}-{c.n}" data-n="{c.n}" title="{tip}">'
+            f'<a class="cite" href="#src-{turn_id}-{card_of.get(c.n, c.n)}" data-n="{c.n}" title="{tip}">'
             f"[{c.n}]</a>"
         )
 
@@ -107,48 +126,78 @@ def render_marker_text(text: str, citations: Sequence[Citation], turn_id: str) -
     return html
 
 
-def render_source_card(citation: Citation, article: Article | None, turn_id: str, whole_inline: bool = True) -> str:
+def group_citations(citations: Sequence[Citation], articles: Mapping[str, Article]) -> list[tuple[Citation, ...]]:
+    """The citations grouped by the passage a card shows: quotes of one article whose
+    passages overlap share a card (two quotes from one paragraph are one card, not two
+    cards with the same text). Order: by each group's first citation."""
+    groups: list[list] = []  # [doc_id, a, b, [citations]]
+    for c in citations:
+        article = articles.get(c.doc_id)
+        if article is None or article.text[c.start:c.end] != c.quote:
+            groups.append([c.doc_id, None, None, [c]])
+            continue
+        a, b = passage_around(article.text, c.start, c.end)
+        for g in groups:
+            if g[0] == c.doc_id and g[1] is not None and a < g[2] and b > g[1]:
+                g[1], g[2] = min(a, g[1]), max(b, g[2])
+                g[3].append(c)
+                break
+        else:
+            groups.append([c.doc_id, a, b, [c]])
+    return [tuple(g[3]) for g in groups]
+
+
+def render_source_card(citation: Citation | Sequence[Citation], article: Article | None, turn_id: str,
+                       whole_inline: bool = True) -> str:
     """A source card: ``[n]`` and the article title, the quote highlighted inside its
     surrounding passage, and the whole article (quote highlighted in place) behind a
-    ``<details>`` toggle. Without ``whole_inline`` the toggle carries only the article id
-    and the quote's offsets, and the page fetches the text when it is opened
-    (``render_whole_article``), so earlier turns do not resend whole articles."""
-    c = citation
+    ``<details>`` toggle. Given several citations of one passage (``group_citations``), one
+    card shows them all, each quote highlighted and every ``[n]`` in its head.
+    Without ``whole_inline`` the toggle carries only the article id and the quotes'
+    offsets, and the page fetches the text when it is opened (``render_whole_article``),
+    so earlier turns do not resend whole articles."""
+    group = (citation,) if isinstance(citation, Citation) else tuple(citation)
+    c = group[0]
+    numbers = "".join(f'<span class="src-n">[{g.n}]</span>' for g in group)
     head = (
-        f'<div class="src-head"><span class="src-n">[{c.n}]</span> '
+        f'<div class="src-head">{numbers} '
         f'<span class="src-title">{escape(c.title)}</span>{render_byline(c)}</div>'
     )
     text = article.text if article is not None else ""
-    if article is None or text[c.start : c.end] != c.quote:
-        body = f'<div class="passage"><mark>{escape(c.quote)}</mark></div>'
+    if article is None or any(text[g.start : g.end] != g.quote for g in group):
+        body = "".join(f'<div class="passage"><mark>{escape(g.quote)}</mark></div>' for g in group)
         whole = ""
     else:
-        a, b = passage_around(text, c.start, c.end)
+        a, b = passage_around(text, min(g.start for g in group), max(g.end for g in group))
         # an ellipsis only where the passage was cut inside a paragraph
         lead = "… " if text[:a].rstrip(" \t")[-1:] not in ("", "\n") else ""
         tail = " …" if text[b:].lstrip(" \t")[:1] not in ("", "\n") else ""
-        part = None if c.answer_span is None else (c.answer_span[0] - a, c.answer_span[1] - a)
-        body = (
-            f'<div class="passage">{lead}{highlight(text[a:b], c.start - a, c.end - a, part)}'
-            f"{tail}</div>"
-        )
-        if whole_inline:
-            whole = (
-                '<details class="whole"><summary>Open the whole article</summary>'
-                f'<div class="article-text">{render_whole_article(article, c.start, c.end)}</div></details>'
-            )
-        else:
-            whole = (
-                f'<details class="whole" data-doc="{escape(c.doc_id, quote=True)}" data-start="{c.start}" data-end="{c.end}">'
-                '<summary>Open the whole article</summary><div class="article-text" data-lazy="1">Loading…</div></details>'
-            )
+        spans = [(g.start - a, g.end - a, None if g.answer_span is None else (g.answer_span[0] - a, g.answer_span[1] - a))
+                 for g in group]
+        body = f'<div class="passage">{lead}{highlight_spans(text[a:b], spans)}{tail}</div>'
+        whole = render_whole_toggle(article, [(g.start, g.end) for g in group], whole_inline)
     also = render_also(c)
     cls = "src-card earlier" if c.earlier_report else "src-card"
     return f'<div class="{cls}" id="src-{turn_id}-{c.n}">{head}{body}{also}{whole}</div>'
 
 
-def render_whole_article(article: Article | None, start: int, end: int) -> str:
-    """The article's whole text, escaped, with ``text[start:end]`` highlighted ("" without an article)."""
+def render_whole_toggle(article: Article, spans: Sequence[tuple[int, int]], inline: bool) -> str:
+    """"Open the whole article": the article in a box on a wide screen, a full-height view
+    on a phone, with "Back to the answer" to close it (``inline=False``: fetched when opened)."""
+    summary = ('<summary><span class="open-label">Open the whole article</span>'
+               '<span class="back-label">← Back to the answer</span></summary>')
+    if inline:
+        return f'<details class="whole">{summary}<div class="article-text">{paragraphs(article.text, spans)}</div></details>'
+    start, end = spans[0]
+    spans_attr = ",".join(f"{a}-{b}" for a, b in spans)
+    return (f'<details class="whole" data-doc="{escape(article.doc_id, quote=True)}" data-start="{start}" '
+            f'data-end="{end}" data-spans="{spans_attr}">{summary}'
+            '<div class="article-text" data-lazy="1">Loading…</div></details>')
+
+
+def render_whole_article(article: Article | None, start: int | Sequence[tuple[int, int]], end: int | None = None) -> str:
+    """The article's whole text, escaped, with ``text[start:end]`` (or each of a list of
+    spans) highlighted ("" without an article)."""
     return "" if article is None else paragraphs(article.text, start, end)
 
 
@@ -224,11 +273,13 @@ def render_answer(answer: Answer, articles: Mapping[str, Article], turn_id: str,
             f'<div class="answer-text">{escape(answer.text)}</div>{render_query(answer)}{render_scope(answer)}'
             f"{render_related(answer.hits)}</div>"
         )
-    cards = "".join(render_source_card(c, articles.get(c.doc_id), turn_id, whole_inline) for c in answer.citations)
+    groups = group_citations(answer.citations, articles)
+    card_of = {c.n: g[0].n for g in groups for c in g}
+    cards = "".join(render_source_card(g, articles.get(g[0].doc_id), turn_id, whole_inline) for g in groups)
     sources = f'<div class="sources"><div class="sources-head">Sources</div>{cards}</div>' if cards else ""
     return (
         f'<div class="bot answer"><div class="answer-text">'
-        f"{render_marker_text(answer.text, answer.citations, turn_id)}</div>"
+        f"{render_marker_text(answer.text, answer.citations, turn_id, card_of)}</div>"
         f"{render_query(answer)}{render_scope(answer)}{sources}</div>"
     )
 
@@ -260,3 +311,23 @@ def render_conversation(turns: Sequence[Turn], articles: Mapping[str, Article]) 
         body = render_answer(t.answer, articles, str(i), latest) if t.answer is not None else render_notice(t.notice)
         parts.append(f'<div class="turn" id="turn-{i}">{render_question(t.question)}{body}</div>')
     return f'<div class="chat">{"".join(parts)}</div>'
+
+
+def render_library(rows: Sequence[Sequence[str]]) -> str:
+    """The stored articles as a readable list: the title, then date · source and the id
+    (small, for the command line and the API's ``doc_ids``); a note where there is one."""
+    if not rows:
+        return '<div class="library empty">No articles yet: add some below.</div>'
+    items = []
+    for title, date, source, doc_id, note in rows:
+        meta = " · ".join(escape(p) for p in (date, source) if p)
+        items.append(
+            f'<li><span class="lib-title">{escape(title)}</span>'
+            f'<span class="lib-meta">{meta}{" · " if meta else ""}<span class="lib-id">{escape(doc_id)}</span>'
+            f'{f" · <em>{escape(note)}</em>" if note else ""}</span></li>'
+        )
+    copies = sum(1 for r in rows if r[4].startswith("copy of"))
+    n = len(rows) - copies
+    count = f"{n} article{'s' if n != 1 else ''}" + (f" and {copies} collapsed cop{'y' if copies == 1 else 'ies'}"
+                                                      if copies else "")
+    return f'<div class="library"><div class="lib-count">{count}</div><ul>{"".join(items)}</ul></div>'

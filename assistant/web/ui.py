@@ -1,6 +1,12 @@
 """The web UI: ``build_app(assistant, settings) -> gr.Blocks``. A thin shell over
 ``assistant.ask``: each browser tab keeps its own conversation in ``gr.State``; the HTML
-comes from ``render``; errors become polite messages, never tracebacks."""
+comes from ``render``; errors become polite messages, never tracebacks.
+
+One ``Library`` serves every tab. Each tab reads the article list, counts, examples and
+the searchable set from it when the page loads, after each change, and every few seconds
+when another tab (or ``assistant index`` on the command line) changed the articles; a tab
+remembers which articles it has shown (``known``), so an article added since is searched
+even before its list is refreshed, and the articles a user unticked stay unticked."""
 from __future__ import annotations
 
 import json
@@ -9,98 +15,15 @@ from typing import Any, Sequence
 
 from ..errors import AssistantError
 from ..settings import Settings
-from .render import Turn, render_conversation, render_whole_article
+from .assets import CSS, JS, LIB_CSS, page_theme  # noqa: F401  (page_theme: app.py launches with it)
+from .render import Turn, render_conversation, render_library, render_whole_article
 
 log = logging.getLogger(__name__)
 
 MAX_FILTER_ARTICLES = 50  # above this the per-article checkboxes are not shown (all are searched)
 GENERIC_ERROR = "Sorry, something went wrong while answering. Please try again or rephrase the question."
 NO_ARTICLES = "No articles are selected. Open Settings and tick at least one article to search."
-
-CSS = """
-.chat { position: relative; min-height: 120px; max-height: 60vh; overflow-y: auto; padding: 8px 12px;
-  font-size: 15px; line-height: 1.5; color: var(--body-text-color, #1f2937); }
-.empty { color: var(--body-text-color-subdued, #6b7280); padding: 18px 6px; }
-.turn { margin: 6px 0 18px; }
-.turn > * { margin-left: 0; margin-right: 0; }
-.user { margin-left: auto; width: fit-content; max-width: 85%; background: var(--color-accent-soft, #e0e7ff);
-  border-radius: 14px 14px 2px 14px; padding: 8px 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
-.bot { margin-top: 8px; max-width: 100%; border-radius: 12px; padding: 10px 14px;
-  border: 1px solid var(--border-color-primary, #e5e7eb); background: var(--background-fill-secondary, #f9fafb);
-  overflow-wrap: anywhere; }
-.answer-text { font-size: 16px; }
-a.cite { font-weight: 600; text-decoration: none; color: var(--color-accent, #4f46e5); padding: 0 1px; }
-a.cite:hover { text-decoration: underline; }
-.query, .range { margin-top: 4px; font-size: 13px; color: var(--body-text-color, #1f2937); }
-.sources { margin-top: 10px; }
-.sources-head, .related-head { font-size: 13px; font-weight: 700; letter-spacing: .02em;
-  color: var(--body-text-color, #1f2937); margin-bottom: 4px; }
-.src-meta { font-weight: 400; font-size: 13px; color: var(--body-text-color, #374151); }
-.src-url { color: var(--link-text-color, #1d4ed8); }
-.earlier-tag { display: inline-block; font-size: 12px; font-weight: 600; padding: 0 6px; border-radius: 8px;
-  background: #fef3c7; color: #78350f; }
-.src-card.earlier { border-left-color: #b45309; }
-.also { margin-top: 4px; font-size: 13px; color: var(--body-text-color, #374151); }
-.src-card { border-left: 3px solid var(--color-accent, #4f46e5); background: var(--background-fill-primary, #fff);
-  border-radius: 6px; padding: 8px 10px; margin: 6px 0; transition: box-shadow .3s; scroll-margin: 12px; }
-.src-card.flash, .src-card:target { box-shadow: 0 0 0 3px var(--color-accent-soft, #c7d2fe); }
-.src-head { font-weight: 600; }
-.src-n { color: var(--color-accent, #4f46e5); }
-.src-title { font-weight: 600; }
-.passage { margin: 4px 0 0; padding: 0; border: 0; font-size: 14px;
-  color: var(--body-text-color, #374151); white-space: pre-wrap; }
-mark { background: #fde68a; color: #111827; padding: 0 1px; border-radius: 2px; }
-strong.answer-part { font-weight: 700; text-decoration: underline; text-decoration-thickness: 2px;
-  text-underline-offset: 2px; }
-details.whole { margin-top: 6px; font-size: 13px; }
-details.whole summary { cursor: pointer; color: var(--color-accent, #4f46e5); }
-.article-text p { margin: 0 0 .7em; }
-.article-text { white-space: normal; max-height: 320px; overflow-y: auto; margin-top: 6px; padding: 8px;
-  border: 1px solid var(--border-color-primary, #e5e7eb); border-radius: 6px; font-size: 14px; }
-.abstain { background: #fff7ed; border: 1px dashed #f59e0b; color: #1f2937; }
-.abstain-head { font-weight: 700; color: #b45309; margin-bottom: 4px; }
-.abstain .icon { display: inline-block; width: 1.4em; text-align: center; border-radius: 50%;
-  background: #f59e0b; color: #fff; font-size: 13px; }
-.abstain .query, .abstain .related-head { color: #6b7280; }
-.abstain .passage { color: #374151; }
-.related ul { margin: 4px 0 0; padding-left: 18px; }
-.related li { margin: 4px 0; }
-.empty-q { font-style: italic; color: var(--body-text-color-subdued, #6b7280); }
-.notice { background: #eff6ff; border: 1px solid #93c5fd; color: #1e3a8a; }
-@media (max-width: 640px) { .chat { max-height: 58vh; font-size: 14px; } .user { max-width: 92%; }
-  .answer-text { font-size: 15px; } .bot { padding: 8px 10px; } }
-"""
-
-# Scrolls the newest turn into view; [n] links scroll to their card inside the chat box;
-# opening the whole article scrolls to the highlighted quote.
-JS = """
-const box = () => element.querySelector('.chat');
-watch('value', () => {
-  const c = box(); if (!c) return;
-  const turns = c.querySelectorAll('.turn');
-  if (turns.length) c.scrollTop = turns[turns.length - 1].offsetTop - 4;
-});
-element.addEventListener('click', (e) => {
-  const a = e.target.closest('a.cite'); if (!a) return;
-  const card = element.querySelector(a.getAttribute('href'));
-  if (!card) return;
-  e.preventDefault();
-  card.scrollIntoView({block: 'nearest', behavior: 'smooth'});
-  card.classList.add('flash'); setTimeout(() => card.classList.remove('flash'), 1500);
-});
-const toMark = (box2) => { const m = box2 && box2.querySelector('mark');
-  if (m) box2.scrollTop = m.offsetTop - box2.offsetTop - 40; };
-element.addEventListener('toggle', (e) => {
-  const d = e.target; if (!d.open) return;
-  const box2 = d.querySelector('.article-text'); if (!box2) return;
-  if (!box2.dataset.lazy) { toMark(box2); return; }
-  // an earlier turn's article: fetched when opened (the page does not carry it)
-  server.whole_article([d.dataset.doc, Number(d.dataset.start), Number(d.dataset.end)]).then((html) => {
-    box2.innerHTML = html || 'The article is no longer in the index.';
-    delete box2.dataset.lazy; toMark(box2);
-  });
-}, true);
-"""
+REFRESH_SECONDS = 5  # how often an open tab checks whether the articles changed (a cheap version check)
 
 
 def _parse_history(history: Any) -> list[str]:
@@ -133,9 +56,10 @@ def _parse_k(k: Any) -> int | None:
 
 def launch_options(settings: Settings | None = None, access=None) -> dict:
     """What ``app.launch`` needs besides host and port: the upload route's own size limit
-    (Gradio refuses a larger file while it streams in) and, with users, the sign-in."""
+    (Gradio refuses a larger file while it streams in), the theme and, with users, the sign-in."""
     settings = settings or Settings()
-    options = {"max_file_size": settings.max_upload_bytes, "show_error": False, "quiet": True}
+    options = {"max_file_size": settings.max_upload_bytes, "show_error": False, "quiet": True,
+               "theme": page_theme()}  # the system's fonts: the page loads nothing from the network
     if access is not None and access.protected:
         options["auth"] = access.check
         options["auth_message"] = "Sign in to ask the articles."
@@ -156,15 +80,17 @@ def _remove_uploaded(path) -> None:
 
 def build_app(assistant, settings: Settings | None = None, corpus_dir=None, index_dir=None, access=None):
     """The Gradio app over an opened ``Assistant`` (anything with ``ask`` and ``articles``).
-    With ``corpus_dir`` and ``index_dir``, articles can be uploaded and removed from the page,
-    by those ``access`` lets edit (access.py; None: everyone, as on one's own machine).
+    With ``corpus_dir`` and ``index_dir``, articles can be uploaded, removed (to a trash
+    folder, after a confirmation) and restored from the page, by those ``access`` lets edit
+    (access.py; None: everyone, as on one's own machine).
     Up to ``settings.concurrency`` questions (page and API together) are answered at once:
     the engine is read-only, so one slow question does not hold up the others. Launch it
     with ``launch_options(settings, access)``."""
     import gradio as gr
 
     from .access import Access
-    from .library import ALLOWED, Library, example_questions
+    from .examples import example_questions
+    from .library import ALLOWED, Library
 
     settings = settings or getattr(assistant, "settings", None) or Settings()
     access = access or Access()
@@ -183,11 +109,11 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
 
     def ids():
         titles = titles_now()
-        copies = {c for cs in (getattr(lib.assistant, "copies", {}) or {}).values() for c in cs}
+        copies = {c for cs in (getattr(lib.current(), "copies", {}) or {}).values() for c in cs}
         return sorted((d for d in titles if d not in copies), key=lambda d: (titles[d].lower(), d))
 
     def examples_now():
-        return [[q] for q in example_questions(lib.articles, getattr(lib.assistant, "copies", {}))]
+        return [[q] for q in example_questions(lib.articles, getattr(lib.current(), "copies", {}))]
 
     def header():
         n = len(ids())
@@ -196,8 +122,17 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
                 "quotes, each with its date and source. Follow-up questions use the conversation; "
                 "time words (“last week”, “in March”, “latest”) choose the dates searched.")
 
+    def chosen(doc_ids, known) -> list[str]:
+        """The articles this tab searches: every current one but those it showed and the user
+        unticked (an article added since the tab last refreshed is searched too)."""
+        all_ids = ids()
+        if known is None:
+            known = all_ids
+        unticked = set(known) - set(doc_ids or ())
+        return [d for d in all_ids if d not in unticked]
+
     def respond(question: str, turns: Sequence[Turn], k: float, doc_ids: Sequence[str] | None,
-                as_of: str = "", since: str = "", until: str = ""):
+                as_of: str = "", since: str = "", until: str = "", known: Sequence[str] | None = None):
         question = question if isinstance(question, str) else ""
         turns = tuple(turns or ())
         current = lib.assistant  # one generation of the index for the whole question
@@ -208,10 +143,11 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
         show_filter = len(all_ids) <= MAX_FILTER_ARTICLES
         history = [t.question for t in turns if t.answer is not None]
         keep = ""
-        if show_filter and not doc_ids:
+        search = chosen(doc_ids, known) if show_filter else all_ids
+        if show_filter and (not doc_ids or not search):
             turn = Turn(question, notice=NO_ARTICLES)
         else:
-            selected = None if not show_filter or set(doc_ids or ()) >= set(all_ids) else list(doc_ids)
+            selected = None if len(search) == len(all_ids) else search
             dates = {k_: v.strip() for k_, v in (("as_of", as_of), ("since", since), ("until", until))
                      if isinstance(v, str) and v.strip()}
             try:
@@ -226,16 +162,18 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
         return render_conversation(turns, articles), turns, keep
 
     def whole_article(ref: Any) -> str:
-        """HTML of one article of this index with a quote highlighted (escaped text, or
-        "" for an unknown id). The page calls it with ``[doc_id, start, end]`` when an
-        earlier turn's "Open the whole article" is clicked."""
+        """HTML of one article of this index with its quotes highlighted (escaped text, or
+        "" for an unknown id). The page calls it with ``[doc_id, start, end, "s-e,s-e"]``
+        (the spans optional) when an earlier turn's "Open the whole article" is clicked."""
         try:
-            doc_id, start, end = ref
-            start, end = int(start), int(end)
+            doc_id, start, end, *rest = ref
+            spans = [(int(start), int(end))]
+            if rest and rest[0]:
+                spans = [tuple(int(x) for x in part.split("-")) for part in str(rest[0]).split(",")]
         except (TypeError, ValueError):
             return ""
         article = lib.articles.get(doc_id) if isinstance(doc_id, str) else None
-        return render_whole_article(article, start, end)
+        return render_whole_article(article, spans)
 
     def clear():
         return render_conversation((), lib.articles), (), ""
@@ -250,7 +188,7 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
         dates = {k_: v.strip() for k_, v in (("as_of", as_of), ("since", since), ("until", until))
                  if isinstance(v, str) and v.strip()}
         try:
-            answer = lib.assistant.ask(
+            answer = lib.current().ask(
                 question if isinstance(question, str) else "",
                 history=_parse_history(history),
                 k=_parse_k(k),
@@ -264,81 +202,13 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
             raise gr.Error(GENERIC_ERROR)
         return answer.to_dict()
 
-    def library_outputs(message: str):
-        all_ids = ids()
-        titles = titles_now()
-        choices = [(titles[d], d) for d in all_ids]
-        return (message, lib.rows(), gr.update(choices=choices, value=list(all_ids)),
-                gr.update(choices=[(f"{r[0]} ({r[3]})", r[3]) for r in lib.rows()], value=None),
-                gr.update(samples=examples_now()), header())
-
-    def change_library(change, done: str, unchanged: str):
-        """(result, None), or (None, the page's outputs saying why nothing changed): a bad
-        article is the user's to fix, anything else is logged (the build is atomic)."""
-        try:
-            return change(), None
-        except AssistantError as e:
-            return None, library_outputs(f"Not {done}: {e}")
-        except Exception:
-            log.exception("library change failed (not %s)", done)
-            return None, library_outputs(f"Not {done}: indexing failed; {unchanged}.")
-
-    def on_upload(files, request=None, progress=gr.Progress(track_tqdm=True)):
-        if not files:
-            return library_outputs("")
-        items, refused = [], []
-        why_not = may_edit(request)
-        for f in files if isinstance(files, list) else [files]:
-            path = getattr(f, "name", f)
-            name = getattr(f, "orig_name", None) or str(path)
-            try:
-                from pathlib import Path
-
-                if why_not:
-                    continue
-                size = Path(path).stat().st_size
-                if size > max_upload:
-                    refused.append(f"{Path(name).name}: {size:,} bytes is over the {max_upload:,}-byte limit: "
-                                   "split it into smaller files.")
-                    continue
-                items.append((name, Path(path).read_bytes()))
-            except OSError:
-                refused.append(f"{name}: the upload could not be read; try again.")
-            finally:
-                _remove_uploaded(path)  # read or refused: the library keeps its own copy
-        if why_not:
-            return library_outputs(f"Not added: {why_not}")
-        progress(0, desc="Indexing")
-        result, failed = change_library(lambda: lib.upload(items, progress=True), "added",
-                                        "the previous articles are unchanged")
-        if failed:
-            return failed
-        lines = []
-        if result.added:
-            titles = [lib.articles[d].title for d in result.added if d in lib.articles]
-            lines.append(f"Added and indexed {len(result.added)}: " + "; ".join(titles))
-        lines += [f"Refused {r}" for r in [*refused, *result.refused]]
-        return library_outputs("\n\n".join(lines))
-
-    def on_remove(doc_id, request=None, progress=gr.Progress(track_tqdm=True)):
-        why_not = may_edit(request)
-        if why_not:
-            return library_outputs(f"Not removed: {why_not}")
-        if not doc_id:
-            return library_outputs("Choose an article to remove first.")
-        title, failed = change_library(lambda: lib.remove(doc_id, progress=True), "removed",
-                                       "the articles are unchanged")
-        if failed:
-            return failed
-        return library_outputs(f"Removed “{title}” and re-indexed.")
-
-    for handler in (on_upload, on_remove):  # Gradio passes the request (its signed-in user) by this annotation
-        handler.__annotations__["request"] = gr.Request
-
     # delete_cache: uploads nothing read (a client calling the upload route alone) go within two hours
     with gr.Blocks(title="Ask the articles", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         head = gr.Markdown(header(), elem_id="header")
         turns = gr.State(())
+        known = gr.State(tuple(ids()))  # the articles this tab has listed
+        seen = gr.State(lib.version)  # the library version this tab shows
+        pending = gr.State(None)  # the change waiting for "Yes" in the confirmation
         chat = gr.HTML(
             render_conversation((), lib.articles),
             css_template=CSS,
@@ -385,37 +255,194 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
                 elem_id="docs",
                 visible=show_filter,
             )
-            if not show_filter:
-                gr.Markdown(f"All {len(all_ids)} articles are searched.")
+            all_note = gr.Markdown(f"All {len(all_ids)} articles are searched.", visible=not show_filter,
+                                   elem_id="all-searched")
         with gr.Accordion("Articles", open=False, elem_id="articles"):
-            table = gr.Dataframe(value=lib.rows(), headers=["Title", "Date", "Source", "Id", "Note"],
-                                 interactive=False, wrap=True, elem_id="article-list")
+            listing = gr.HTML(render_library(lib.rows()), css_template=LIB_CSS, elem_id="article-list")
             status = gr.Markdown("", elem_id="library-status")
+            view = [head, docs, all_note, listing, examples, known, seen]
             if lib.manageable and not access.read_only:
                 upload = gr.File(label=f"Add articles ({', '.join(ALLOWED)}; up to {max_upload / 1_000_000:g} MB and "
                                        f"{settings.max_article_chars:,} characters each)",
                                  file_count="multiple", elem_id="upload")  # types checked on the server, with a reason
                 with gr.Row():
-                    remove_choice = gr.Dropdown(choices=[(f"{r[0]} ({r[3]})", r[3]) for r in lib.rows()], value=None,
-                                                label="Article to remove", elem_id="remove-choice", min_width=240)
-                    remove_btn = gr.Button("Remove", variant="stop", scale=0, min_width=100, elem_id="remove")
-                lib_out = [status, table, docs, remove_choice, examples, head]
-                upload.upload(on_upload, inputs=[upload], outputs=lib_out, api_visibility="private",
-                              concurrency_id="ask")
-                remove_btn.click(on_remove, inputs=[remove_choice], outputs=lib_out, api_visibility="private",
-                                 concurrency_id="ask")
+                    remove_choice = gr.Dropdown(choices=[], value=None, label="Article to remove", elem_id="remove-choice",
+                                                min_width=240)
+                    remove_btn = gr.Button("Remove…", variant="stop", scale=0, min_width=100, elem_id="remove")
+                with gr.Group(visible=False, elem_id="confirm") as confirm:
+                    confirm_text = gr.Markdown("", elem_id="confirm-text")
+                    with gr.Row():
+                        yes_btn = gr.Button("Yes", variant="stop", scale=0, min_width=100, elem_id="confirm-yes")
+                        no_btn = gr.Button("Cancel", variant="secondary", scale=0, min_width=100, elem_id="confirm-no")
+                with gr.Row():
+                    trash_choice = gr.Dropdown(choices=[], value=None, label="Trash (removed articles)",
+                                               elem_id="trash-choice", min_width=240)
+                    restore_btn = gr.Button("Restore", variant="secondary", scale=0, min_width=100, elem_id="restore")
+                    empty_btn = gr.Button("Empty trash…", variant="secondary", scale=0, min_width=100, elem_id="empty-trash")
+                view += [remove_choice, trash_choice]
             elif access.read_only:
                 gr.Markdown("The library is read-only on this server.")
             else:
                 gr.Markdown("Start the app with a corpus folder (`python app.py --corpus DIR`) to add or remove articles here.")
 
-        inputs = [question, turns, k, docs, as_of, since, until]
+        editable = lib.manageable and not access.read_only
+
+        def library_view(doc_ids, known_ids, message: str | None = None) -> dict:
+            """Every part of the page that shows the library, read from it now; ``message``
+            goes to the status line (None leaves it)."""
+            all_ids = ids()
+            titles = titles_now()
+            show = len(all_ids) <= MAX_FILTER_ARTICLES
+            out = {
+                head: header(),
+                docs: gr.update(choices=[(titles[d], d) for d in all_ids], value=chosen(doc_ids, known_ids), visible=show),
+                all_note: gr.update(value=f"All {len(all_ids)} articles are searched.", visible=not show),
+                listing: render_library(lib.rows()),
+                examples: gr.update(samples=examples_now()),
+                known: tuple(all_ids),
+                seen: lib.version,
+            }
+            if editable:
+                out[remove_choice] = gr.update(choices=[(f"{titles[d]} ({d})", d) for d in all_ids], value=None)
+                out[trash_choice] = gr.update(choices=[(f"{t.title} (removed {t.removed})", t.key) for t in lib.trashed()],
+                                              value=None)
+            if message is not None:
+                out[status] = message
+            return out
+
+        def on_load(doc_ids, known_ids):
+            return library_view(doc_ids, known_ids)
+
+        def on_tick(doc_ids, known_ids, seen_version):
+            lib.current()  # picks up an index rebuilt from the command line
+            if seen_version == lib.version:
+                return {}  # nothing changed: the page is left as it is
+            return library_view(doc_ids, known_ids)
+
+        # every tab: read the library when the page loads, and keep it current
+        app.load(on_load, inputs=[docs, known], outputs=view, api_visibility="private")
+        timer = gr.Timer(REFRESH_SECONDS)
+        timer.tick(on_tick, inputs=[docs, known, seen], outputs=view, api_visibility="private",
+                   show_progress="hidden", concurrency_limit=None, queue=False)
+
+        if editable:
+            def change_library(change, done: str, unchanged: str):
+                """(message, ok): a bad article is the user's to fix, anything else is logged
+                (the build is atomic)."""
+                try:
+                    return change(), True
+                except AssistantError as e:
+                    return f"Not {done}: {e}", False
+                except Exception:
+                    log.exception("library change failed (not %s)", done)
+                    return f"Not {done}: indexing failed; {unchanged}.", False
+
+            def on_upload(files, doc_ids, known_ids, request=None, progress=gr.Progress(track_tqdm=True)):
+                from pathlib import Path
+
+                if not files:
+                    return library_view(doc_ids, known_ids, "")
+                items, refused = [], []
+                why_not = may_edit(request)
+                for f in files if isinstance(files, list) else [files]:
+                    path = getattr(f, "name", f)
+                    name = getattr(f, "orig_name", None) or str(path)
+                    try:
+                        if why_not:
+                            continue
+                        size = Path(path).stat().st_size
+                        if size > max_upload:
+                            refused.append(f"{Path(name).name}: {size:,} bytes is over the {max_upload:,}-byte limit: "
+                                           "split it into smaller files.")
+                            continue
+                        items.append((name, Path(path).read_bytes()))
+                    except OSError:
+                        refused.append(f"{name}: the upload could not be read; try again.")
+                    finally:
+                        _remove_uploaded(path)  # read or refused: the library keeps its own copy
+                if why_not:
+                    return library_view(doc_ids, known_ids, f"Not added: {why_not}")
+                progress(0, desc="Indexing")
+
+                def add():
+                    result = lib.upload(items, progress=True)
+                    lines = []
+                    if result.added:
+                        titles = [lib.articles[d].title for d in result.added if d in lib.articles]
+                        lines.append(f"Added and indexed {len(result.added)}: " + "; ".join(titles))
+                    return "\n\n".join(lines + [f"Refused {r}" for r in [*refused, *result.refused]])
+
+                message, ok = change_library(add, "added", "the previous articles are unchanged")
+                out = library_view(doc_ids, known_ids, message)
+                if ok:  # the box is emptied, so the next upload does not send these files again
+                    out[upload] = None
+                return out
+
+            def hide_confirm():
+                return {confirm: gr.update(visible=False), pending: None}
+
+            def ask_remove(doc_id):
+                if not doc_id or doc_id not in lib.articles:
+                    return {status: "Choose an article to remove first.", **hide_confirm()}
+                title = titles_now()[doc_id]
+                return {confirm_text: f"Remove “{title}”? It is moved to the trash and no longer searched; "
+                                      "you can restore it from the trash below until the trash is emptied.",
+                        confirm: gr.update(visible=True), pending: ("remove", doc_id)}
+
+            def ask_empty():
+                n = len(lib.trashed())
+                if not n:
+                    return {status: "The trash is empty.", **hide_confirm()}
+                return {confirm_text: f"Delete the {n} article{'s' if n != 1 else ''} in the trash for good? "
+                                      "This cannot be undone.",
+                        confirm: gr.update(visible=True), pending: ("empty",)}
+
+            def on_confirm(action, doc_ids, known_ids, request=None, progress=gr.Progress(track_tqdm=True)):
+                if not action:
+                    return {**library_view(doc_ids, known_ids), **hide_confirm()}
+                why_not = may_edit(request)
+                if why_not:
+                    done = "removed" if action[0] == "remove" else "emptied"
+                    return {**library_view(doc_ids, known_ids, f"Not {done}: {why_not}"), **hide_confirm()}
+                if action[0] == "remove":
+                    message, _ = change_library(
+                        lambda: f"Removed “{lib.remove(action[1], progress=True)}” and re-indexed; it is in the trash "
+                                "until the trash is emptied.",
+                        "removed", "the articles are unchanged")
+                else:
+                    n = lib.empty_trash()
+                    message = f"Deleted {n} article{'s' if n != 1 else ''} from the trash for good."
+                return {**library_view(doc_ids, known_ids, message), **hide_confirm()}
+
+            def on_restore(key, doc_ids, known_ids, request=None, progress=gr.Progress(track_tqdm=True)):
+                why_not = may_edit(request)
+                if why_not:
+                    return library_view(doc_ids, known_ids, f"Not restored: {why_not}")
+                if not key:
+                    return library_view(doc_ids, known_ids, "Choose an article in the trash to restore first.")
+                message, _ = change_library(lambda: f"Restored “{lib.restore(key, progress=True)}” and re-indexed.",
+                                            "restored", "the articles are unchanged")
+                return library_view(doc_ids, known_ids, message)
+
+            for handler in (on_upload, on_confirm, on_restore):  # Gradio passes the request (its user) by this annotation
+                handler.__annotations__["request"] = gr.Request
+            change = dict(api_visibility="private", concurrency_id="ask")
+            lib_out = [*view, status]
+            upload.upload(on_upload, inputs=[upload, docs, known], outputs=[*lib_out, upload], **change)
+            remove_btn.click(ask_remove, inputs=[remove_choice], outputs=[status, confirm_text, confirm, pending],
+                             api_visibility="private")
+            empty_btn.click(ask_empty, outputs=[status, confirm_text, confirm, pending], api_visibility="private")
+            no_btn.click(hide_confirm, outputs=[confirm, pending], api_visibility="private")
+            yes_btn.click(on_confirm, inputs=[pending, docs, known], outputs=[*lib_out, confirm, pending], **change)
+            restore_btn.click(on_restore, inputs=[trash_choice, docs, known], outputs=lib_out, **change)
+
+        inputs = [question, turns, k, docs, as_of, since, until, known]
         common = dict(outputs=[chat, turns, question], api_visibility="private", concurrency_id="ask")
         question.submit(respond, inputs=inputs, **common)
         ask_btn.click(respond, inputs=inputs, **common)
         examples.click(
-            lambda v, t, k_, d, a, s_, u: respond(v[0] if isinstance(v, (list, tuple)) else v, t, k_, d, a, s_, u),
-            inputs=[examples, turns, k, docs, as_of, since, until],
+            lambda v, *rest: respond(v[0] if isinstance(v, (list, tuple)) else v, *rest),
+            inputs=[examples, turns, k, docs, as_of, since, until, known],
             **common,
         )
         clear_btn.click(clear, outputs=[chat, turns, question], api_visibility="private")

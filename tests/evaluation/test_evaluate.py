@@ -275,9 +275,12 @@ def test_eval_command_fail_under(tmp_path, seed_corpus, hash_encoder):
 
 def test_eval_command_squad_builds_a_cached_index_and_reuses_it(tmp_path, hash_encoder, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     args = dict(out_json="r.json", encoder=hash_encoder, progress=False)
     assert evaluate_file(DATA / "tiny_squad_v2.json", **args, out=io.StringIO()) == 0
-    dirs = list((tmp_path / ".cache" / "eval-index").iterdir())
+    # the index goes to the user cache folder, never into the folder the command runs from
+    assert not (tmp_path / ".cache").exists()
+    dirs = list((tmp_path / "xdg" / "news-assistant" / "eval-index").iterdir())
     assert len(dirs) == 1 and dirs[0].name.startswith(evalsets.file_sha256(DATA / "tiny_squad_v2.json")[:16])
     assert "hash-encoder" in dirs[0].name
     report = json.loads((tmp_path / "r.json").read_text())
@@ -289,7 +292,7 @@ def test_eval_command_squad_builds_a_cached_index_and_reuses_it(tmp_path, hash_e
     assert evaluate_file(DATA / "tiny_squad_v2.json", **args, out=io.StringIO()) == 0
     # second run: the cached index is reused as it is (same generation, nothing rebuilt)
     assert (dirs[0] / "manifest.json").read_text() == manifest
-    assert list((tmp_path / ".cache" / "eval-index").iterdir()) == dirs
+    assert list((tmp_path / "xdg" / "news-assistant" / "eval-index").iterdir()) == dirs
 
 
 def test_eval_command_with_index_and_cli(tmp_path, seed_corpus, hash_encoder):
@@ -346,3 +349,10 @@ def test_eval_output_that_cannot_be_written_is_refused_before_any_question(tmp_p
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(f"error: ") and flag in err[0], err
     assert ran == []
+
+
+def test_eval_cache_root_is_the_user_cache_or_the_variable():
+    from assistant.cli.commands import eval_cache_root
+
+    assert eval_cache_root({"XDG_CACHE_HOME": "/x/cache"}) == Path("/x/cache/news-assistant")
+    assert eval_cache_root({"XDG_CACHE_HOME": "/x/cache", "ASSISTANT_CACHE_DIR": "/y"}) == Path("/y")

@@ -12,7 +12,7 @@ CASES = [  # question, start, end, latest, relative
     ("What happened the day before yesterday?", "2026-03-09", "2026-03-09", False, True),
     ("What happened today?", "2026-03-11", "2026-03-11", False, True),
     ("What happened last week?", "2026-03-02", "2026-03-08", False, True),
-    ("What was reported this week?", "2026-03-09", "2026-03-11", False, True),
+    ("What was reported this week?", "2026-03-05", "2026-03-11", False, True),  # the last 7 days
     ("Any news in the past week?", "2026-03-05", "2026-03-11", False, True),
     ("What did they say over the last month?", "2026-02-10", "2026-03-11", False, True),
     ("What happened last month?", "2026-02-01", "2026-02-28", False, True),

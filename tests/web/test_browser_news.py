@@ -82,6 +82,7 @@ def test_upload_list_ask_then_remove(page, app):
     page.locator("#remove-choice input").fill("Ferry runs")
     page.locator("[role=option]", has_text="Ferry runs aground off Sand Island (ferry-aground)").first.click()
     page.click("#remove")
+    page.locator("#confirm-yes").click()  # asked first
     assert "Removed “Ferry runs aground off Sand Island”" in _status(page, "Removed")
     assert "Ferry runs aground" not in _list_text(page)
     assert not (app.corpus / "ferry-aground.md").exists()
@@ -134,7 +135,7 @@ def test_phone_layout_contrast_and_examples_from_the_corpus(browser, app):
         assert box["width"] >= 0.8 * 390, f"question box is {box['width']}px wide at 390px"
         # examples come from the current articles, not a fixed list
         examples = page.locator("#examples").inner_text()
-        assert "Bridge cost estimate rises to $468 million" in examples and "Musan" not in examples
+        assert "What happened with the bridge cost estimate?" in examples and "Musan" not in examples
         page.locator("#examples").get_by_text("What is the latest news?").click()
         page.wait_for_function("document.querySelectorAll('#chat .turn').length > 0", timeout=60_000)
         assert page.locator("#chat .sources-head").count() >= 1

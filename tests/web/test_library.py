@@ -9,7 +9,8 @@ import pytest
 
 from assistant.engine import Assistant
 from assistant.store.build import build_index
-from assistant.web.library import MAX_UPLOAD_BYTES, Library, example_questions, safe_name
+from assistant.web.examples import example_questions
+from assistant.web.library import MAX_UPLOAD_BYTES, Library, safe_name
 from tests.fakes import HashEncoder
 
 NEWS = Path(__file__).resolve().parent.parent / "data" / "news"
@@ -86,7 +87,8 @@ def test_safe_name_stays_in_the_folder():
 
 def test_example_questions_follow_the_corpus(lib):
     qs = example_questions(lib.articles, lib.assistant.copies)
-    assert qs[0] == "What does “Bridge cost estimate rises to $468 million” report?"  # newest first
+    assert qs[0] == "What happened with the bridge cost estimate?"  # the newest article's subject, not its title
+    assert qs[1] == "What happened with the runner?"
     assert "What is the latest news?" in qs and not any("Musan" in q for q in qs)
     assert not any("coast-post" in q for q in qs)
 
@@ -155,3 +157,66 @@ def test_non_latin_file_names_keep_their_letters(lib):
                     ("日本.md", b"The second article about the harbour tram.\n")], progress=False)
     assert r.refused == () and set(r.added) == {"ü名", "日本"}
     assert (lib.corpus / "ü名.md").is_file() and (lib.corpus / "日本.md").is_file()
+
+
+@pytest.mark.parametrize("title, subject", [
+    ("Rivermouth Rovers win first national cup in 41 years", "Rivermouth Rovers"),
+    ("Harbour bridge to cost $412 million, council says", "the harbour bridge"),
+    ("Free school lunches extended to all primary pupils", "the free school lunches"),
+    ("Glacier expedition drills deepest ice core", "the glacier expedition"),
+    ("Which Factory Makes the Drills?", None),
+    ("", None),
+])
+def test_example_questions_are_short_and_whole(title, subject):
+    from assistant.web.examples import MAX_SUBJECT_CHARS, headline_subject
+
+    assert headline_subject(title) == subject
+    # a first word the article only writes with a capital is a name, and keeps it
+    assert headline_subject("Kaechon rock drills", "The Kaechon complex buys drills.") == "the Kaechon rock drills"
+    assert headline_subject("Kaechon rock drills", "kaechon is a word here.") == "the kaechon rock drills"
+    long = "Extraordinarily lengthy headline wording describing something uncommonly verbose indeed"
+    assert headline_subject(long) is None or len(headline_subject(long)) <= MAX_SUBJECT_CHARS
+
+
+def test_removed_article_goes_to_the_trash_and_can_be_restored(lib):
+    v0 = lib.version
+    lib.upload([("ferry.md", FERRY)], progress=False)
+    assert lib.version != v0  # a new generation: open tabs refresh their lists
+    assert lib.remove("ferry", progress=False) == "Ferry runs aground"
+    assert "ferry" not in lib.articles and not (lib.corpus / "ferry.md").exists()
+    [t] = lib.trashed()
+    assert t.title == "Ferry runs aground" and t.file == "ferry.md"
+    # the trash is never indexed: a rebuild from the corpus folder leaves it out
+    assert build_index(lib.corpus, lib.index, encoder=lib.assistant.encoder, progress=False).removed == 0
+    assert "ferry" not in lib.current().articles
+    assert lib.restore(t.key, progress=False) == "Ferry runs aground"
+    assert (lib.corpus / "ferry.md").read_bytes() == FERRY and lib.trashed() == []
+    assert lib.assistant.ask("How many passengers were on the ferry Morning Star?").citations[0].doc_id == "ferry"
+    lib.remove("ferry", progress=False)
+    assert lib.empty_trash() == 1 and lib.trashed() == []
+    from assistant.errors import AssistantError
+
+    with pytest.raises(AssistantError, match="no longer in the trash"):
+        lib.restore(t.key, progress=False)
+
+
+def test_restore_refuses_when_the_file_is_back(lib):
+    from assistant.errors import AssistantError
+
+    lib.upload([("ferry.md", FERRY)], progress=False)
+    lib.remove("ferry", progress=False)
+    lib.upload([("ferry.md", FERRY)], progress=False)
+    with pytest.raises(AssistantError, match="remove that one first"):
+        lib.restore(lib.trashed()[0].key, progress=False)
+    assert len(lib.trashed()) == 1  # still there
+
+
+def test_an_index_rebuilt_from_the_command_line_is_served_without_a_restart(lib):
+    (lib.corpus / "ferry.md").write_bytes(FERRY)  # as an editor would, then `assistant index`
+    assert "ferry" not in lib.articles
+    v0 = lib.version
+    build_index(lib.corpus, lib.index, encoder=lib.assistant.encoder, progress=False)
+    assert "ferry" in lib.articles and lib.version != v0
+    v1 = lib.version
+    assert lib.current().ask("How many passengers were on the ferry Morning Star?").citations[0].doc_id == "ferry"
+    assert lib.version == v1  # nothing changed since

@@ -158,8 +158,8 @@ def test_only_the_latest_turn_carries_whole_articles():
     assert html.count("filler words") == 20_000  # only in the latest turn
     assert html.count("Open the whole article") == 40
     assert html.count('data-lazy="1"') == 39
-    lazy = re.search(r'<details class="whole" data-doc="([^"]+)" data-start="(\d+)" data-end="(\d+)">', html)
-    assert lazy.groups() == ("musan", str(CITE.start), str(CITE.end))
+    lazy = re.search(r'<details class="whole" data-doc="([^"]+)" data-start="(\d+)" data-end="(\d+)" data-spans="([^"]+)">', html)
+    assert lazy.groups() == ("musan", str(CITE.start), str(CITE.end), f"{CITE.start}-{CITE.end}")
     # what the page fetches for a lazy one is the same highlighted article
     from assistant.web.render import render_whole_article
 
@@ -178,3 +178,36 @@ def test_the_answering_part_is_marked_in_the_answer_and_the_card():
     part = '<strong class="answer-part">&lt;$412 million&gt;</strong>'
     assert html.count(part) >= 2  # in the answer text and the card's passage
     assert "<$412" not in html
+
+
+def test_two_quotes_from_one_passage_share_one_card_with_both_highlighted():
+    text = ("Intro line.\n\nThe vote was 31 to 12. Twelve councillors voted against the budget, "
+            "which adds £2.1bn of spending. It passed after midnight.\n\nAnother paragraph far away.")
+    art = Article("budget", "Budget passes", text)
+    q1, q2 = "The vote was 31 to 12.", "It passed after midnight."
+    c1 = Citation(1, "budget", "Budget passes", q1, text.index(q1), text.index(q1) + len(q1), 0.9)
+    c2 = Citation(2, "budget", "Budget passes", q2, text.index(q2), text.index(q2) + len(q2), 0.8)
+    far = "Another paragraph far away."
+    c3 = Citation(3, "budget", "Budget passes", far, text.index(far), text.index(far) + len(far), 0.5)
+    answer = Answer("q", "q", f"{q1} [1] {q2} [2] {far} [3]", False, (c1, c2, c3), ())
+    html = render_answer(answer, {"budget": art}, "4")
+    assert html.count('class="src-card') == 2  # one card for the paragraph, one for the other
+    first = html[html.index('id="src-4-1"'):html.index('id="src-4-3"')]
+    assert "[1]" in first and "[2]" in first
+    assert first.count("<mark>") >= 2 + 2  # both quotes in the passage and in the whole article
+    assert f"<mark>{q1}</mark>" in first and f"<mark>{q2}</mark>" in first
+    assert first.count("The vote was 31 to 12.") == 2  # the passage once, the whole article once
+    # both markers point at the shared card; [3] at its own
+    assert 'href="#src-4-1" data-n="1"' in html and 'href="#src-4-1" data-n="2"' in html
+    assert 'href="#src-4-3" data-n="3"' in html and 'id="src-4-2"' not in html
+
+
+def test_library_list_is_readable_and_escaped():
+    from assistant.web.render import render_library
+
+    html = render_library([["Storm <hits> coast", "2026-03-01", "Coast Post", "storm-1", ""],
+                           ["Copy", "", "", "wire/copy", "copy of storm-1 (not searched)"]])
+    assert "1 article and 1 collapsed copy" in html and "Storm &lt;hits&gt; coast" in html and "<hits>" not in html
+    assert "2026-03-01 · Coast Post · <span class=\"lib-id\">storm-1</span>" in html
+    assert "copy of storm-1 (not searched)" in html
+    assert "No articles yet" in render_library([])

@@ -275,6 +275,21 @@ def library_app(tmp_path, hash_encoder):
     return make
 
 
+def _status(app, out) -> str:
+    """The library status line in a handler's outputs (a dict of component updates)."""
+    status = next(b for b in app.blocks.values() if getattr(b, "elem_id", None) == "library-status")
+    return out[status]
+
+
+def _upload(app, files, request=None) -> str:
+    return _status(app, _handler(app, "on_upload")(files, None, None, request, lambda *a, **k: None))
+
+
+def _remove(app, doc_id, request=None) -> str:
+    """Remove as the page does after "Yes" in the confirmation."""
+    return _status(app, _handler(app, "on_confirm")(("remove", doc_id), None, None, request, lambda *a, **k: None))
+
+
 def _uploaded(tmp_path, name: str, data: bytes):
     """A file as Gradio hands it to the handler: in its own temporary folder."""
     from types import SimpleNamespace
@@ -312,10 +327,9 @@ def test_upload_route_refuses_a_file_over_the_limit_and_keeps_nothing(library_ap
 
 def test_uploads_are_removed_from_the_temporary_folder_once_read(library_app, tmp_path):
     app = library_app()
-    on_upload = _handler(app, "on_upload")
     ok = _uploaded(tmp_path, "tram.md", b"The new tram line opens on 3 April with 12 stops.\n")
     refused = _uploaded(tmp_path, "report.pdf", b"%PDF")
-    message = on_upload([ok, refused], None, lambda *a, **k: None)[0]
+    message = _upload(app, [ok, refused])
     assert "Added and indexed 1" in message and "Refused report.pdf" in message
     assert not any(p.is_file() for p in (tmp_path / "gradio-tmp").rglob("*"))
 
@@ -324,9 +338,7 @@ def test_upload_over_the_article_limit_is_refused_not_reported_added(library_app
     from assistant.settings import Settings
 
     app = library_app(settings=Settings(max_article_chars=1000))
-    on_upload = _handler(app, "on_upload")
-    message = on_upload([_uploaded(tmp_path, "long.md", b"A long article about the harbour. " * 100)], None,
-                        lambda *a, **k: None)[0]
+    message = _upload(app, [_uploaded(tmp_path, "long.md", b"A long article about the harbour. " * 100)])
     assert "Added" not in message and "Refused long.md" in message and "over the per-article limit of 1,000" in message
     assert not (library_app.corpus / "long.md").exists()
 
@@ -338,24 +350,23 @@ def test_only_editors_change_the_library(library_app, tmp_path):
 
     access = Access({"ann": "pw1", "ed": "pw2"}, frozenset({"ed"}))
     app = library_app(access)
-    on_upload, on_remove = _handler(app, "on_upload"), _handler(app, "on_remove")
     reader, editor = SimpleNamespace(username="ann"), SimpleNamespace(username="ed")
     tram = b"The new tram line opens on 3 April with 12 stops.\n"
-    message = on_upload([_uploaded(tmp_path, "tram.md", tram)], reader, lambda *a, **k: None)[0]
+    message = _upload(app, [_uploaded(tmp_path, "tram.md", tram)], reader)
     assert message.startswith("Not added: ann may ask questions but not change the library")
     assert not (library_app.corpus / "tram.md").exists()
-    assert on_remove("marathon", reader, lambda *a, **k: None)[0].startswith("Not removed: ann may ask")
+    assert _remove(app, "marathon", reader).startswith("Not removed: ann may ask")
     assert (library_app.corpus / "marathon.md").exists()
-    assert "Added and indexed 1" in on_upload([_uploaded(tmp_path, "tram2.md", tram)], editor, lambda *a, **k: None)[0]
-    assert on_remove("marathon", editor, lambda *a, **k: None)[0].startswith("Removed")
+    assert "Added and indexed 1" in _upload(app, [_uploaded(tmp_path, "tram2.md", tram)], editor)
+    assert _remove(app, "marathon", editor).startswith("Removed")
 
 
 def test_read_only_library_cannot_be_changed_and_shows_no_upload(library_app, tmp_path):
     from assistant.web.access import Access
 
     app = library_app(Access(read_only=True))
-    assert not any(getattr(b, "elem_id", None) in ("upload", "remove") for b in app.blocks.values())
-    for name in ("on_upload", "on_remove"):  # no event a client could call
+    assert not any(getattr(b, "elem_id", None) in ("upload", "remove", "restore") for b in app.blocks.values())
+    for name in ("on_upload", "on_confirm", "on_restore"):  # no event a client could call
         with pytest.raises(AssertionError, match="not found"):
             _handler(app, name)
     assert any("read-only" in str(getattr(b, "value", "")) for b in app.blocks.values())
@@ -383,3 +394,20 @@ def test_sign_in_protects_the_page_and_the_api(library_app):
         assert client.predict("Who won the marathon?", [], 3, [], api_name="/ask")["question"] == "Who won the marathon?"
     finally:
         app.close()
+
+
+def test_an_article_added_in_another_tab_is_searched_before_this_tab_refreshes():
+    """A tab lists the articles it has shown (``known``); one added since is searched too,
+    and one the user unticked stays out."""
+    from assistant.web.ui import build_app
+
+    fake = FakeAssistant()
+    respond = _respond(build_app(fake))
+    known = ("musan-mine", "other")
+    fake.articles["ferry"] = Article("ferry", "Ferry runs aground", "The ferry ran aground.")  # another tab's upload
+    respond("x", (), 5, ["musan-mine", "other"], "", "", "", known)
+    assert fake.calls[-1][3] is None  # everything, the new article included
+    respond("x", (), 5, ["musan-mine"], "", "", "", known)
+    assert fake.calls[-1][3] == ["ferry", "musan-mine"]  # "other" stays unticked
+    html, _, _ = respond("x", (), 5, [], "", "", "", ("musan-mine", "other", "ferry"))
+    assert "No articles are selected" in html
