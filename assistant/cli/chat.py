@@ -22,6 +22,11 @@ def format_answer(answer, terminal: bool | None = None) -> str:
     from ..answer.recency import describe_scope
 
     lines = [answer.text]
+    if answer.generated is not None:  # the checked written answer (--llm) first
+        from .written import format_written
+
+        lines = [format_written(answer.generated), ""]
+        lines.append(answer.text if answer.generated.status == "fallback" else f"Quoted answer: {answer.text}")
     if answer.query != answer.question:
         lines.append(f"(searched for: {answer.query})")
     scope = describe_scope(answer)

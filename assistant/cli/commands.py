@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--retriever", choices=RETRIEVERS, default=None, help="hybrid (default), dense or bm25")
     ask.add_argument("--backend", choices=BACKENDS, default=None, help=backend_help)
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--llm", default=None, metavar="URL",
+                    help="also write an answer with your model server (OpenAI-compatible base URL, e.g. "
+                         "http://127.0.0.1:8080/v1; env ASSISTANT_LLM_URL), each sentence checked: docs/llm.md")
 
     ch = sub.add_parser("chat", help="a conversation in the terminal (follow-ups, /clear, /quit); loads everything once")
     ch.add_argument("--index", default="index", help="index folder (default: index/)")
@@ -56,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     ch.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", help="the date 'now' means (default: today)")
     ch.add_argument("--retriever", choices=RETRIEVERS, default=None, help="hybrid (default), dense or bm25")
     ch.add_argument("--backend", choices=BACKENDS, default=None, help=backend_help)
+    ch.add_argument("--llm", default=None, metavar="URL",
+                    help="also write an answer with your model server (OpenAI-compatible base URL, e.g. "
+                         "http://127.0.0.1:8080/v1; env ASSISTANT_LLM_URL), each sentence checked: docs/llm.md")
 
     pm = sub.add_parser("prepare-model", help="export the embedding model to ONNX once and check it (make setup runs it)")
     pm.add_argument("--model", default=None, help="model name or path (default: the packaged all-MiniLM-L6-v2)")
@@ -78,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", default=None, help="embedding model used when an index is built for the eval")
     ev.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", dest="as_of",
                    help="the date 'now' means for questions without their own \"as_of\" (default: today)")
+    ev.add_argument("--llm", default=None, metavar="URL",
+                    help="also score written answers from your model server (OpenAI-compatible base URL, e.g. "
+                         "http://127.0.0.1:8080/v1; env ASSISTANT_LLM_URL), each sentence checked: docs/llm.md")
     return p
 
 
@@ -144,9 +153,12 @@ def _ask(args) -> int:
     check_question(args.question, settings)  # before the slow model load
     parse_as_of(args.as_of)
     explicit_range(args.since, args.until)
+    writer = _writer(args)  # None (and nothing imported) unless --llm / ASSISTANT_LLM_URL
     assistant = Assistant.open(args.index, settings)
     answer = assistant.ask(args.question, history=args.history, k=args.k, as_of=args.as_of,
                            since=args.since, until=args.until)
+    if writer:
+        answer = writer(answer, assistant.articles, args.history)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -154,6 +166,21 @@ def _ask(args) -> int:
 
     print(format_answer(answer))
     return 0
+
+
+def _llm_url(args) -> str | None:
+    return getattr(args, "llm", None) or os.environ.get("ASSISTANT_LLM_URL") or None
+
+
+def _writer(args):
+    """``write(answer, articles, history) -> answer`` with the checked written answer, or
+    None when no model server is configured (then nothing of it is imported)."""
+    if not _llm_url(args):
+        return None
+    from ..generate import ChatClient, config_from_env, write_answer
+
+    client = ChatClient(config_from_env(url=args.llm))
+    return lambda answer, articles, history=(): write_answer(answer, articles, client, history)
 
 
 def _chat(args) -> int:
@@ -165,11 +192,16 @@ def _chat(args) -> int:
 
     settings = settings_from_env(k=args.k, retriever=args.retriever, backend=args.backend)
     parse_as_of(args.as_of)
+    writer = _writer(args)
     assistant = LiveAssistant.open(args.index, settings)  # a rebuild meanwhile is answered from at the next question
     n = len(assistant.articles)
     banner = f"Chatting with {n} article{'s' if n != 1 else ''} in {args.index}/."
-    return run_chat(lambda q, h: assistant.ask(q, history=h, k=args.k, as_of=args.as_of),
-                    history_file=default_cache_dir().parent / "chat_history", banner=banner)
+
+    def ask(q, h):
+        answer = assistant.ask(q, history=h, k=args.k, as_of=args.as_of)
+        return writer(answer, assistant.articles, h) if writer else answer
+
+    return run_chat(ask, history_file=default_cache_dir().parent / "chat_history", banner=banner)
 
 
 def collapse_summary(report) -> str:
@@ -197,9 +229,14 @@ def _eval(args) -> int:
     from ..settings import settings_from_env
 
     settings = settings_from_env(model=args.model, k=args.k, retriever=args.retriever)
+    llm = None
+    if _llm_url(args):
+        from ..generate import config_from_env
+
+        llm = config_from_env(url=args.llm)
     return evaluate_file(args.file, index=args.index, corpus=args.corpus, k=args.k, retriever=args.retriever,
                          as_of=args.as_of, fail_under=args.fail_under, out_json=args.out, out_csv=args.csv,
-                         settings=settings, cache_root=eval_cache_root(os.environ))
+                         settings=settings, cache_root=eval_cache_root(os.environ), llm=llm)
 
 
 def eval_cache_root(environ) -> Path:

@@ -419,6 +419,7 @@ def evaluate_file(
     cache_root: str | Path | None = None,
     progress: bool = True,
     out=None,
+    llm=None,
 ) -> int:
     """Evaluate the eval set in ``file`` against ``index`` (or an index built in
     ``cache_root`` from ``corpus``, or from the SQuAD file's own articles), print the
@@ -453,6 +454,16 @@ def evaluate_file(
     report = EvalReport(summary=report.summary,
                         config=make_config(assistant, eval_set, k, retriever, index_dir),
                         questions=report.questions)
+    written = None
+    if llm is not None:  # --llm: the written answers too (assistant/evaluation/written.py)
+        from .written import written_eval
+
+        written = written_eval(eval_set.questions, assistant, llm, k=k, as_of=as_of, progress=progress)
+        report.summary["written"] = written["summary"]
+        report.config["llm"] = llm.describe()
+        for row, w in zip(report.questions, written["questions"]):
+            row["written"] = {key: w.get(key) for key in ("status", "notice", "written", "reply", "sentences",
+                                                          "answer_recall", "first_token_ms", "total_ms")}
     try:
         if out_json:
             write_json(report, out_json)
@@ -468,6 +479,10 @@ def evaluate_file(
           + (f", {errors} errored" if errors else ""), file=out)
     print(format_table(report.summary), file=out)
     print(EXACT_MATCH_NOTE, file=out)
+    if written is not None:
+        from .written import format_summary
+
+        print("\n" + format_summary(written["summary"], llm.model), file=out)
     wrong = worst_questions(report.questions)
     if wrong:
         print(f"\nwrong answers ({len(wrong)} shown of {count_wrong(report.questions)}; all rows in --out/--csv):", file=out)

@@ -7,7 +7,8 @@
 - ``library``: the page's article panel — upload, list, remove to a trash folder, restore
   (``Library``; it answers from the index's current generation).
 - ``access``: who may use the app and change its library (``Access``: users, editors, read-only).
+- ``written``: the checked written answer (``--llm``) as HTML, streaming then marked (``render_written``).
 
 A shell: imports anything below it; nothing in the package imports it."""
 
-__all__ = ["access", "assets", "examples", "library", "render", "ui"]
+__all__ = ["access", "assets", "examples", "library", "render", "ui", "written"]

@@ -265,10 +265,16 @@ def render_scope(answer: Answer) -> str:
 
 
 def render_answer(answer: Answer, articles: Mapping[str, Article], turn_id: str, whole_inline: bool = True) -> str:
-    """An answer with its source cards, or an abstention card with related passages."""
+    """An answer with its source cards, or an abstention card with related passages (the
+    checked written answer above either, when the user's model wrote one)."""
+    written = ""
+    if answer.generated is not None:
+        from .written import render_written
+
+        written = render_written(answer.generated, articles, turn_id, whole_inline)
     if answer.abstained:
         return (
-            '<div class="bot abstain"><div class="abstain-head">'
+            f'<div class="bot abstain">{written}<div class="abstain-head">'
             '<span class="icon" aria-hidden="true">∅</span> Not in the articles</div>'
             f'<div class="answer-text">{escape(answer.text)}</div>{render_query(answer)}{render_scope(answer)}'
             f"{render_related(answer.hits)}</div>"
@@ -278,7 +284,7 @@ def render_answer(answer: Answer, articles: Mapping[str, Article], turn_id: str,
     cards = "".join(render_source_card(g, articles.get(g[0].doc_id), turn_id, whole_inline) for g in groups)
     sources = f'<div class="sources"><div class="sources-head">Sources</div>{cards}</div>' if cards else ""
     return (
-        f'<div class="bot answer"><div class="answer-text">'
+        f'<div class="bot answer">{written}<div class="answer-text">'
         f"{render_marker_text(answer.text, answer.citations, turn_id, card_of)}</div>"
         f"{render_query(answer)}{render_scope(answer)}{sources}</div>"
     )

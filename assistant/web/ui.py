@@ -17,6 +17,7 @@ from ..errors import AssistantError
 from ..settings import Settings
 from .assets import CSS, JS, LIB_CSS, page_theme  # noqa: F401  (page_theme: app.py launches with it)
 from .render import Turn, render_conversation, render_library, render_whole_article
+from .written import CSS as WRITTEN_CSS
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,41 @@ MAX_FILTER_ARTICLES = 50  # above this the per-article checkboxes are not shown 
 GENERIC_ERROR = "Sorry, something went wrong while answering. Please try again or rephrase the question."
 NO_ARTICLES = "No articles are selected. Open Settings and tick at least one article to search."
 REFRESH_SECONDS = 5  # how often an open tab checks whether the articles changed (a cheap version check)
+
+
+def written_turns(turns: Sequence[Turn], index: int, articles, llm, history: Sequence[str]):
+    """``turns`` again and again as the written answer of ``turns[index]`` streams in
+    (the quoted answer first, then the text so far, at most every 0.15 s, then the checked
+    sentences). Without a new answered turn, ``turns`` once. Never raises: an unexpected
+    fault ends in the quoted answer with the one-line notice."""
+    import time
+    from dataclasses import replace
+
+    from ..generate.written import Generated, fallback, stream_written
+
+    turns = tuple(turns)
+    if len(turns) <= index or turns[index].answer is None:
+        yield turns
+        return
+    turn, answer = turns[index], turns[index].answer
+
+    def with_(g):
+        return turns[:index] + (replace(turn, answer=replace(answer, generated=g)),) + turns[index + 1:]
+
+    yield with_(Generated("streaming"))
+    shown, last = 0.0, None
+    try:
+        for last in stream_written(answer, articles, llm, history):
+            if last.status == "streaming" and time.monotonic() - shown < 0.15:
+                continue
+            shown = time.monotonic()
+            yield with_(last)
+    except Exception:  # never a traceback in the page; the quoted answer stands
+        log.exception("written answer failed")
+        yield with_(fallback("an unexpected error while writing"))
+        return
+    if last is not None and last.status == "streaming":  # pragma: no cover - stream_written always ends checked
+        yield with_(fallback("the reply was not checked"))
 
 
 def _parse_history(history: Any) -> list[str]:
@@ -78,11 +114,13 @@ def _remove_uploaded(path) -> None:
         pass
 
 
-def build_app(assistant, settings: Settings | None = None, corpus_dir=None, index_dir=None, access=None):
+def build_app(assistant, settings: Settings | None = None, corpus_dir=None, index_dir=None, access=None, llm=None):
     """The Gradio app over an opened ``Assistant`` (anything with ``ask`` and ``articles``).
     With ``corpus_dir`` and ``index_dir``, articles can be uploaded, removed (to a trash
     folder, after a confirmation) and restored from the page, by those ``access`` lets edit
     (access.py; None: everyone, as on one's own machine).
+    With ``llm`` (a ``generate.ChatClient``), a written answer streams in above the quoted
+    one and each of its sentences is then marked supported or not (``written_turns``).
     Up to ``settings.concurrency`` questions (page and API together) are answered at once:
     the engine is read-only, so one slow question does not hold up the others. Launch it
     with ``launch_options(settings, access)``."""
@@ -195,12 +233,24 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
                 doc_ids=list(doc_ids) if doc_ids else None,
                 **dates,
             )
+            if llm is not None:
+                from ..generate import write_answer
+
+                answer = write_answer(answer, lib.articles, llm, _parse_history(history))
         except AssistantError as e:
             raise gr.Error(str(e))
         except Exception:
             log.exception("api ask failed")
             raise gr.Error(GENERIC_ERROR)
         return answer.to_dict()
+
+    def respond_written(question, turns, k, doc_ids, as_of="", since="", until="", known=None):
+        """``respond``, then the written answer streamed into the new turn (``llm`` set)."""
+        before = len(tuple(turns or ()))
+        html, done, keep = respond(question, turns, k, doc_ids, as_of, since, until, known)
+        history = [t.question for t in done[:before] if t.answer is not None]
+        for now in written_turns(done, before, lib.articles, llm, history):
+            yield render_conversation(now, lib.articles), now, keep
 
     # delete_cache: uploads nothing read (a client calling the upload route alone) go within two hours
     with gr.Blocks(title="Ask the articles", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
@@ -211,7 +261,7 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
         pending = gr.State(None)  # the change waiting for "Yes" in the confirmation
         chat = gr.HTML(
             render_conversation((), lib.articles),
-            css_template=CSS,
+            css_template=CSS + (WRITTEN_CSS if llm is not None else ""),
             js_on_load=JS,
             server_functions=[whole_article],
             elem_id="chat",
@@ -438,10 +488,11 @@ def build_app(assistant, settings: Settings | None = None, corpus_dir=None, inde
 
         inputs = [question, turns, k, docs, as_of, since, until, known]
         common = dict(outputs=[chat, turns, question], api_visibility="private", concurrency_id="ask")
-        question.submit(respond, inputs=inputs, **common)
-        ask_btn.click(respond, inputs=inputs, **common)
+        answer_fn = respond if llm is None else respond_written
+        question.submit(answer_fn, inputs=inputs, **common)
+        ask_btn.click(answer_fn, inputs=inputs, **common)
         examples.click(
-            lambda v, *rest: respond(v[0] if isinstance(v, (list, tuple)) else v, *rest),
+            lambda v, *rest: answer_fn(v[0] if isinstance(v, (list, tuple)) else v, *rest),
             inputs=[examples, turns, k, docs, as_of, since, until, known],
             **common,
         )
