@@ -32,34 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..text import split_sentences
+
 SEED = 20261202
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT.parent / "shared" / "datasets"
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    import blingfire
-
-    out = []
-    for m in re.finditer(r"[^\n]+", text):
-        line = m.group()
-        if not line.strip():
-            continue
-        try:
-            _, offs = blingfire.text_to_sentences_and_offsets(line)
-        except Exception:
-            offs = [(0, len(line))]
-        if not offs or offs[-1][1] > len(line):
-            offs = [(0, len(line))]
-        for a, b in offs:
-            a, b = m.start() + a, m.start() + b
-            while a < b and text[a].isspace():
-                a += 1
-            while b > a and text[b - 1].isspace():
-                b -= 1
-            if b > a:
-                out.append((a, b))
-    return out
 
 
 def _has_any(sentence: str, answers: list[str]) -> bool:

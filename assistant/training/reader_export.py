@@ -7,7 +7,6 @@ sentences of the question's paragraph plus those of two other paragraphs of the 
 ``auc`` = the best logit separates answerable from unanswerable questions."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -18,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .reader import split_sentences
+from ..text import split_sentences
+from .answer_scorer import file_sha256 as sha256
 
 NAME = "reader-minilm-l{layers}-int8"
 
@@ -72,14 +72,6 @@ def measure(folder: Path, datasets: Path, n: int = 900) -> dict:
     return {"set": "squad2-dev-a (never trained on)", "questions": len(labels), "answerable": int(sum(labels)),
             "top1": round(float(np.mean(top1)), 4), "auc": round(float(roc_auc_score(labels, best)), 4),
             "pairs_per_second": round(pairs / (time.time() - t0), 1)}
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_reader(model, config: dict, out: Path, datasets: Path, repo: Path, measure_n: int = 900) -> dict:
