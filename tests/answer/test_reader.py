@@ -55,18 +55,15 @@ def ferry_engine(tmp_path_factory, real_encoder):
     shutil.copytree(SEED_CORPUS, corpus)
     shutil.copy(ARTICLE, corpus / ARTICLE.name)
     build_index(corpus, corpus.parent / "index", Settings(), encoder=real_encoder, progress=False)
-    # the reader switched on: in the ordering and for the answer span (both off by default)
-    return Assistant.open(corpus.parent / "index", Settings(reader_weight=0.5, answer_span="reader"),
+    # the shipped settings (the reader in the ordering), with its span head marking the answer span
+    return Assistant.open(corpus.parent / "index", Settings(answer_span="reader"),
                           encoder=real_encoder)
 
 
 @pytest.mark.model
-@pytest.mark.xfail(strict=True, reason="known miss (models/reader/README.md): the reader rates the lead above the "
-                   "answering sentence, and the answer stage quotes the lead")
 def test_answer_three_paragraphs_below_the_lead(ferry_engine):
-    # the lead shares "ferry route" with the question and the reader alone rates it first;
-    # the answer stage (the reader's verdict beside what the question asks for: an amount)
-    # quotes the sentence three paragraphs down
+    # the lead shares "ferry route" with the question; the reader rates the sentence three
+    # paragraphs down first, and the answer stage quotes it alone
     a = ferry_engine.ask("How long will the ferry route be?")
     assert not a.abstained
     assert "14-kilometre" in a.citations[0].quote
@@ -74,8 +71,9 @@ def test_answer_three_paragraphs_below_the_lead(ferry_engine):
 
 
 @pytest.mark.model
-@pytest.mark.xfail(strict=True, reason="known miss (models/reader/README.md): the reader finds the sentence, but "
-                   "its logit is low and the question's words are not in the article, so the answer stage abstains")
+@pytest.mark.xfail(strict=True, reason="known miss (models/reader/README.md): the reader rates the sentence first, "
+                   "but the answerability model (which does not read the reader) finds none of the question's words "
+                   "in the article and abstains")
 def test_paraphrase_midday_noon_end_to_end(ferry_engine):
     a = ferry_engine.ask("How many visitors had come in by midday?")
     assert not a.abstained and "5,210" in a.citations[0].quote
@@ -107,10 +105,12 @@ def test_the_reader_is_loaded_only_when_answering_uses_it(tmp_path, hash_encoder
     from assistant.store.build import build_index
 
     build_index(seed_corpus, tmp_path / "ix", Settings(), encoder=hash_encoder, progress=False)
-    assert Assistant.open(tmp_path / "ix", encoder=hash_encoder).reader is None
-    on = settings_from_env({"ASSISTANT_ANSWER_SPAN": "reader"})
-    assert Assistant.open(tmp_path / "ix", on, encoder=hash_encoder).reader is not None
-    missing = Settings(reader_weight=0.5, reader=str(tmp_path / "nowhere"))
+    assert Assistant.open(tmp_path / "ix", encoder=hash_encoder).reader is not None  # on by default
+    off = settings_from_env({"ASSISTANT_READER_WEIGHT": "0"})
+    assert Assistant.open(tmp_path / "ix", off, encoder=hash_encoder).reader is None
+    spans_only = settings_from_env({"ASSISTANT_READER_WEIGHT": "0", "ASSISTANT_ANSWER_SPAN": "reader"})
+    assert Assistant.open(tmp_path / "ix", spans_only, encoder=hash_encoder).reader is not None
+    missing = Settings(reader=str(tmp_path / "nowhere"))
     with pytest.raises(ReaderError, match="make train-reader"):
         Assistant.open(tmp_path / "ix", missing, encoder=hash_encoder)
 
