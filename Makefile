@@ -100,7 +100,7 @@ train: setup
 
 # the reading model in models/reader/ (a 4-layer MiniLM cross-encoder with a span head) from
 # ../shared/datasets/squadshifts, ../shared/datasets/qamr and eval/train/; fixed seed; resumes
-# from .cache/reader-train/checkpoint.pt when stopped; about 40-60 minutes on 2 quiet cores.
+# from .cache/reader-train/checkpoint.pt when stopped; one epoch, about 60-70 minutes on 2 quiet cores.
 # Run it in the background: `nohup nice make train-reader > reader-train.log 2>&1 &`.
 train-reader: setup
 	$(PY) -m assistant.training.reader

@@ -325,7 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - exerci
     collected, engines, trained_on = [], {}, []
     for name, corpus, qs, qfile in sets:
         ix = _index(corpus, cache, name, encoder, progress)
-        engine = Assistant.open(ix, Settings(), encoder=encoder, scorer=_NoScorer())
+        # the reading model off: the scorer does not read it, and its fold figures stay the
+        # scorer's own (the files from before the reader was on by default, byte for byte)
+        engine = Assistant.open(ix, Settings(reader_weight=0.0), encoder=encoder, scorer=_NoScorer())
         engines[name] = (engine, qs)
         collected.append(collect(engine, qs, progress=progress))
         trained_on.append({"name": name, "file": qfile.name, "sha256": file_sha256(qfile), "questions": len(qs),

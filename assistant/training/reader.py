@@ -330,19 +330,29 @@ def batches(groups: np.ndarray, lengths: np.ndarray, bs: int, rng: random.Random
     return out
 
 
-def listwise_loss(logit, ys: np.ndarray, groups: np.ndarray):
+def listwise_loss(logit, ys: np.ndarray, groups: np.ndarray, null_weight: float = 0.0):
     """Softmax over each question's candidates: -log P(an answering sentence ranks first).
-    Questions without an answering sentence (news near-misses) add nothing here."""
+    With ``null_weight`` > 0 a "no answer" option (logit 0) joins every softmax, and each
+    question is also asked with its answering sentences removed — a realistic near-miss, free
+    of charge since its logits are already computed — where "no answer" is the target, weighted
+    ``null_weight``: the best non-answering sentence learns to stay below the answering one and
+    below 0, which is what abstention reads. Without it, questions without an answering
+    sentence (news near-misses) add nothing here."""
     import torch
 
+    zero = logit.new_zeros(1)
     terms = []
     for g in np.unique(groups):
         idx = np.flatnonzero(groups == g)
         pos = idx[ys[idx] == 1]
-        if len(pos) and len(pos) < len(idx):
+        neg = idx[ys[idx] == 0]
+        if len(pos) and len(neg):
             li = logit[torch.from_numpy(idx)]
-            lp = logit[torch.from_numpy(pos)]
-            terms.append(torch.logsumexp(li, 0) - torch.logsumexp(lp, 0))
+            if null_weight:
+                li = torch.cat([li, zero])
+            terms.append(torch.logsumexp(li, 0) - torch.logsumexp(logit[torch.from_numpy(pos)], 0))
+        if null_weight and len(neg):
+            terms.append(null_weight * torch.logsumexp(torch.cat([logit[torch.from_numpy(neg)], zero]), 0))
     return torch.stack(terms).mean() if terms else None
 
 
@@ -360,6 +370,8 @@ def main(argv=None):
     ap.add_argument("--span-weight", type=float, default=0.5)
     ap.add_argument("--list-weight", type=float, default=1.0,
                     help="weight of the listwise loss (softmax over a question's candidates)")
+    ap.add_argument("--null-weight", type=float, default=0.0,
+                    help="weight of the 'answer removed' near-miss term of the listwise loss (0 = off)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bench", type=int, default=0, help="time this many steps and exit")
     args = ap.parse_args(argv)
@@ -442,7 +454,7 @@ def main(argv=None):
         logit, s_log, e_log = model(x, am, tt)
         loss = bce(logit, y)
         if args.list_weight:
-            lw = listwise_loss(logit, ys[b], gs[b])
+            lw = listwise_loss(logit, ys[b], gs[b], args.null_weight)
             if lw is not None:
                 loss = loss + args.list_weight * lw
         has = torch.from_numpy(((ys[b] == 1) & (st[b] > 0)).astype(np.float32))
@@ -480,7 +492,7 @@ def main(argv=None):
     config = {"layers": args.layers, "max_len": args.max_len, "steps": steps_total,
               "pairs": int(sum(len(b) for b in order[:steps_total])),
               "batch": args.batch, "lr": args.lr, "span_weight": args.span_weight,
-              "list_weight": args.list_weight, "seed": SEED,
+              "list_weight": args.list_weight, "null_weight": args.null_weight, "seed": SEED,
               "examples": json.loads((out / "data.json").read_text()) if (out / "data.json").is_file() else {}}
     print("trained; exporting", flush=True)
     from .reader_export import write_reader
