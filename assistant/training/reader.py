@@ -39,6 +39,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -47,9 +48,6 @@ from ..text import split_sentences
 SEED = 20261202
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT.parent / "shared" / "datasets"
-
-
-_GROUP = itertools.count()  # one id per question: its positive and negatives share it
 
 
 def _norm(text: str) -> str:
@@ -79,7 +77,8 @@ def _has_any(sentence: str, answers: list[str]) -> bool:
     return any(a and a.lower() in s for a in answers)
 
 
-def squadshifts(datasets: Path, rng: random.Random, measured: str = "") -> list[dict]:
+def squadshifts(datasets: Path, rng: random.Random, ids: Iterator[int], measured: str = "") -> list[dict]:
+    """``ids`` numbers the questions: a question's positive and negatives share its ``g``."""
     out = []
     dropped = 0
     for name in ("new_wiki_v1.0.json", "reddit_v1.0.json", "amazon_reviews_v1.0.json"):
@@ -112,7 +111,7 @@ def squadshifts(datasets: Path, rng: random.Random, measured: str = "") -> list[
                     sent = ctx[sa:sb]
                     span = (st - sa, min(st - sa + len(a0["text"]), sb - sa))
                     q = qa["question"].strip()
-                    g = next(_GROUP)
+                    g = next(ids)
                     out.append(dict(q=q, title=title, s=sent, y=1, span=span, g=g))
                     others = [i for i in range(len(sents)) if i != pos
                               and not _has_any(ctx[sents[i][0]:sents[i][1]], answers)]
@@ -165,14 +164,19 @@ def _detok(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
     return text, spans
 
 
-def qamr(datasets: Path, rng: random.Random, measured: str = "") -> list[dict]:
+def _qamr_doc(sentence_id: str) -> str:
+    """The document a QAMR sentence id belongs to (its first three fields)."""
+    return ":".join(sentence_id.split(":")[:3])
+
+
+def qamr(datasets: Path, rng: random.Random, ids: Iterator[int], measured: str = "") -> list[dict]:
     sents = {}
     for line in (datasets / "qamr" / "wiki-sentences.tsv").read_text().splitlines():
         sid, s = line.split("\t", 1)
         sents[sid] = s.split(" ")
     docs: dict[str, list[str]] = {}
     for sid in sents:
-        docs.setdefault(":".join(sid.split(":")[:3]), []).append(sid)
+        docs.setdefault(_qamr_doc(sid), []).append(sid)
     skip = {d for d, sids in docs.items()
             if measured and any(_seen(_detok(sents[i])[0], measured) for i in sids)}
     print("qamr: documents dropped as measured elsewhere", sorted(skip), flush=True)
@@ -184,7 +188,7 @@ def qamr(datasets: Path, rng: random.Random, measured: str = "") -> list[dict]:
             if len(f) < 7 or f[0] not in sents:
                 continue
             n += 1
-            if n % 2 or ":".join(f[0].split(":")[:3]) in skip:
+            if n % 2 or _qamr_doc(f[0]) in skip:
                 continue
             toks = sents[f[0]]
             text, spans = _detok(toks)
@@ -194,9 +198,9 @@ def qamr(datasets: Path, rng: random.Random, measured: str = "") -> list[dict]:
             span = (spans[idx[0]][0], spans[idx[-1]][1])
             ans = text[span[0]:span[1]]
             q = f[5].strip()
-            g = next(_GROUP)
+            g = next(ids)
             out.append(dict(q=q, title="", s=text, y=1, span=span, g=g))
-            others = [s for s in docs[":".join(f[0].split(":")[:3])] if s != f[0]]
+            others = [s for s in docs[_qamr_doc(f[0])] if s != f[0]]
             rng.shuffle(others)
             k = 0
             for o in others:
@@ -210,7 +214,7 @@ def qamr(datasets: Path, rng: random.Random, measured: str = "") -> list[dict]:
     return out
 
 
-def news(repo: Path, rng: random.Random) -> list[dict]:
+def news(repo: Path, rng: random.Random, ids: Iterator[int]) -> list[dict]:
     out = []
     arts = {}
     for p in sorted((repo / "eval/train/news").glob("*.md")):
@@ -227,7 +231,7 @@ def news(repo: Path, rng: random.Random) -> list[dict]:
             if d not in arts:
                 continue
             title, body = arts[d]
-            g = next(_GROUP)
+            g = next(ids)
             ss = [body[a:b] for a, b in split_sentences(body)]
             answers = r.get("answers") or []
             pos = [s for s in ss if _has_any(s, answers)] if answers else []
@@ -244,11 +248,10 @@ def news(repo: Path, rng: random.Random) -> list[dict]:
 
 def build_examples(datasets: Path, repo: Path) -> list[dict]:
     """All training pairs, each question's pairs together (shared ``g``), questions shuffled."""
-    global _GROUP
-    _GROUP = itertools.count()
     rng = random.Random(SEED)
+    ids = itertools.count()
     measured = measurement_text(datasets, repo)
-    ex = squadshifts(datasets, rng, measured) + qamr(datasets, rng, measured) + news(repo, rng)
+    ex = squadshifts(datasets, rng, ids, measured) + qamr(datasets, rng, ids, measured) + news(repo, rng, ids)
     groups: dict[int, list[dict]] = {}
     for e in ex:
         groups.setdefault(e["g"], []).append(e)
